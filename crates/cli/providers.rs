@@ -1,0 +1,102 @@
+//! Building providers from settings and from stored accounts. The only
+//! place that knows every provider crate.
+
+use anyhow::{Context, Result};
+use broker_core::{ClientId, ClientRegistration, ClientSecret, Endpoint, HttpClient, Provider};
+use broker_mastodon::{Instance, Mastodon};
+use broker_pinterest::{ApiVersion, Pinterest, PinterestConfig};
+use broker_store::{AccountRecord, ExposeSecret, Index, SecretKey};
+
+use crate::accounts::store_for;
+use crate::env;
+use crate::settings::{Settings, UsageError};
+
+/// Pinterest endpoints and credentials from the environment and the config
+/// file. `api_base` overrides the configured API host (`--sandbox`, or a
+/// stored account's).
+pub(crate) fn pinterest_config(
+    settings: &Settings,
+    api_base: Option<&str>,
+) -> Result<PinterestConfig> {
+    let section = &settings.config.pinterest;
+    let where_from = format!(
+        "create an app at https://developers.pinterest.com/apps/, then `export PINTEREST_APP_ID=... PINTEREST_APP_SECRET=...` (or set app_id and app_secret under [pinterest] in {})",
+        settings.config_path.display()
+    );
+    let app_id = env::var(env::PINTEREST_APP_ID)
+        .or_else(|| section.app_id.clone())
+        .ok_or_else(|| UsageError(format!("no Pinterest app id: {where_from}")))?;
+    let app_secret = env::var(env::PINTEREST_APP_SECRET)
+        .or_else(|| section.app_secret.clone())
+        .ok_or_else(|| UsageError(format!("no Pinterest app secret: {where_from}")))?;
+    let authorize_url = section
+        .authorize_url
+        .as_deref()
+        .unwrap_or(broker_pinterest::PRODUCTION_AUTHORIZE_URL);
+    let api_base = api_base
+        .or(section.api_base.as_deref())
+        .unwrap_or(broker_pinterest::PRODUCTION_API_BASE);
+    Ok(PinterestConfig {
+        app_id,
+        app_secret: ClientSecret::new(app_secret),
+        authorize_url: Endpoint::parse("Pinterest authorization", authorize_url).map_err(usage)?,
+        api_base: Endpoint::parse("Pinterest API", api_base).map_err(usage)?,
+        pkce: section.pkce.unwrap_or(true),
+        continuous_refresh: section.continuous_refresh.unwrap_or(true),
+    })
+}
+
+/// The provider a stored account talks to.
+pub(crate) async fn for_account(
+    settings: &Settings,
+    rec: &AccountRecord,
+    http: &HttpClient,
+) -> Result<Box<dyn Provider>> {
+    match rec.provider.as_str() {
+        "pinterest" | "pinterest-v3" => {
+            let version = if rec.provider == "pinterest" {
+                ApiVersion::V5
+            } else {
+                ApiVersion::V3
+            };
+            let config = pinterest_config(settings, Some(&rec.instance))?;
+            Ok(Box::new(Pinterest::new(version, config)))
+        }
+        "mastodon" => {
+            let instance = Instance::parse(&rec.instance).map_err(usage)?;
+            let info = broker_mastodon::discover(http, &instance).await?;
+            let registration =
+                load_registration(settings, &Index::load(&settings.home)?, &instance)?;
+            Ok(Box::new(Mastodon::new(instance, info, registration)))
+        }
+        other => anyhow::bail!("{} belongs to an unknown provider {other}", rec.id),
+    }
+}
+
+/// The stored app registration for an instance, if any.
+pub(crate) fn load_registration(
+    settings: &Settings,
+    index: &Index,
+    instance: &Instance,
+) -> Result<Option<ClientRegistration>> {
+    let Some(app) = index.app(&instance.key()) else {
+        return Ok(None);
+    };
+    let secret = store_for(settings, app.store)
+        .get(&SecretKey::ClientSecret(instance.key()))
+        .context("reading the app registration's secret failed")?;
+    Ok(secret.map(|s| ClientRegistration {
+        client_id: ClientId::new(app.client_id.clone()),
+        client_secret: ClientSecret::new(s.expose_secret().to_string()),
+        scopes: app.scopes.clone(),
+        redirect_uris: app.redirect_uris.clone(),
+    }))
+}
+
+/// A refused URL or configuration is the user's to fix: exit code 2.
+pub(crate) fn usage(e: broker_core::Error) -> anyhow::Error {
+    match e.class() {
+        broker_core::ErrorClass::Usage => anyhow::Error::new(UsageError(e.to_string())),
+        _ => anyhow::Error::new(e),
+    }
+}

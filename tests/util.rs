@@ -1,0 +1,262 @@
+//! The test rig: a sandbox provider, a private home, and a way to run
+//! `broker` in it.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use broker_sandbox::{Sandbox, SandboxConfig};
+
+pub(crate) struct Env {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) rt: tokio::runtime::Runtime,
+    pub(crate) sandbox: Sandbox,
+    /// The Pinterest redirect URI registered for this test (a free port).
+    pub(crate) redirect: String,
+    pub(crate) keyring_service: String,
+    extra_env: Vec<(String, String)>,
+}
+
+impl Env {
+    pub(crate) fn new() -> Env {
+        Env::with_config(SandboxConfig::default())
+    }
+
+    pub(crate) fn with_config(config: SandboxConfig) -> Env {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let sandbox = rt.block_on(Sandbox::start(config)).unwrap();
+        let port = free_port();
+        let redirect = format!("http://localhost:{port}/");
+        sandbox.add_pinterest_redirect_uri(&redirect);
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["home", "broker", "xdg-config", "xdg-data", "xdg-cache"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        let base = sandbox.base_url();
+        std::fs::write(
+            dir.path().join("broker/config.toml"),
+            format!(
+                "store = \"file\"\n[pinterest]\nauthorize_url = \"{base}oauth/\"\napi_base = \"{base}\"\nredirect_uri = \"{redirect}\"\n"
+            ),
+        )
+        .unwrap();
+        let keyring_service = format!("broker-test-{}", random_suffix());
+        Env {
+            dir,
+            rt,
+            sandbox,
+            redirect,
+            keyring_service,
+            extra_env: Vec::new(),
+        }
+    }
+
+    pub(crate) fn home(&self) -> PathBuf {
+        self.dir.path().join("broker")
+    }
+
+    pub(crate) fn set_env(&mut self, key: &str, value: &str) {
+        self.extra_env.push((key.to_string(), value.to_string()));
+    }
+
+    /// `broker` with a clean environment: no display, no browser, no SSH,
+    /// no D-Bus (tests that want the keyring pass it on themselves).
+    pub(crate) fn broker(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_broker"));
+        let d = self.dir.path();
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", d.join("home"))
+            .env("XDG_CONFIG_HOME", d.join("xdg-config"))
+            .env("XDG_DATA_HOME", d.join("xdg-data"))
+            .env("XDG_CACHE_HOME", d.join("xdg-cache"))
+            .env("BROKER_HOME", self.home())
+            .env("BROKER_KEYRING_SERVICE", &self.keyring_service)
+            .env("BROKER_KEYRING_TIMEOUT", "3")
+            .env("PINTEREST_APP_ID", self.sandbox.pinterest_app_id())
+            .env("PINTEREST_APP_SECRET", self.sandbox.pinterest_app_secret())
+            .stdin(Stdio::null());
+        for (k, v) in &self.extra_env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
+        self.broker().args(args).output().unwrap()
+    }
+
+    /// A paste-mode login: reads the authorization URL from stderr, plays
+    /// the browser against the sandbox, pastes `transform(location)`.
+    pub(crate) fn login_paste(
+        &self,
+        args: &[&str],
+        transform: impl FnOnce(&str) -> String,
+    ) -> Output {
+        let mut child = self
+            .broker()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (url, mut seen, rest) = read_url_from_stderr(&mut child);
+        let location = self.approve(&url);
+        let line = transform(&location);
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{line}\n").as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        seen.extend(rest.iter());
+        Output {
+            status: out.status,
+            stdout: out.stdout,
+            stderr: seen.into_bytes(),
+        }
+    }
+
+    /// Plays the person at the browser: GET the authorization page (the
+    /// sandbox approves at once) and return where it redirects.
+    pub(crate) fn approve(&self, authorize_url: &str) -> String {
+        self.rt.block_on(async {
+            let client = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap();
+            let resp = client.get(authorize_url).send().await.unwrap();
+            assert!(
+                resp.status().is_redirection(),
+                "authorize answered {}",
+                resp.status()
+            );
+            resp.headers()["location"].to_str().unwrap().to_string()
+        })
+    }
+
+    /// GETs a URL (the loopback listener) and returns the status.
+    pub(crate) fn visit(&self, url: &str) -> u16 {
+        self.rt.block_on(async {
+            let client = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap();
+            client.get(url).send().await.unwrap().status().as_u16()
+        })
+    }
+
+    /// Logs in to Pinterest v5 through paste mode and checks it worked.
+    pub(crate) fn login_pinterest(&self) {
+        let out = self.login_paste(&["login", "pinterest", "--no-browser"], |l| l.to_string());
+        assert_success(&out);
+    }
+}
+
+/// Reads stderr until the authorization URL shows up; returns it, the text
+/// seen so far, and the channel the rest of stderr arrives on.
+fn read_url_from_stderr(child: &mut Child) -> (String, String, Receiver<String>) {
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stderr);
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap_or(0) > 0 {
+            if tx.send(std::mem::take(&mut line)).is_err() {
+                return;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = String::new();
+    while Instant::now() < deadline {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(line) => {
+                seen.push_str(&line);
+                let url = line
+                    .split_whitespace()
+                    .find(|w| w.starts_with("http") && w.contains("oauth"));
+                if let Some(url) = url {
+                    return (url.to_string(), seen, rx);
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    panic!("no authorization URL on stderr; saw:\n{seen}");
+}
+
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub(crate) fn random_suffix() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
+    format!("{:016x}", h.finish())
+}
+
+pub(crate) fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub(crate) fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[track_caller]
+pub(crate) fn assert_success(out: &Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        stdout(out),
+        stderr(out)
+    );
+}
+
+#[track_caller]
+pub(crate) fn assert_exit(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(out),
+        stderr(out)
+    );
+}
+
+/// Fails if any of `secrets` appears in the output.
+#[track_caller]
+pub(crate) fn assert_no_secret(out: &Output, secrets: &[&str]) {
+    let all = format!("{}{}", stdout(out), stderr(out));
+    for s in secrets {
+        assert!(
+            !s.is_empty() && !all.contains(s),
+            "a secret leaked into the output:\n{all}"
+        );
+    }
+}
+
+pub(crate) fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
