@@ -5,6 +5,8 @@
 mod util;
 
 mod browser;
+mod concurrency;
 mod demo;
+mod keyring;
 mod login;
 mod tokens;

@@ -260,3 +260,29 @@ pub(crate) fn assert_no_secret(out: &Output, secrets: &[&str]) {
 pub(crate) fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
+
+/// The session bus to reach the real Secret Service through. Without one
+/// the keyring tests are skipped, except in CI, where they must run.
+pub(crate) fn session_bus() -> Option<String> {
+    match std::env::var("DBUS_SESSION_BUS_ADDRESS") {
+        Ok(addr) if !addr.is_empty() => Some(addr),
+        _ => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI must run the keyring tests inside a D-Bus session (see .ci/run)"
+            );
+            eprintln!("skipped: no D-Bus session bus, so no Secret Service to test against");
+            None
+        }
+    }
+}
+
+impl Env {
+    /// Lets `broker` reach the session bus, and stores in the keyring.
+    pub(crate) fn use_keyring(&mut self, bus: &str, store: &str) {
+        self.set_env("DBUS_SESSION_BUS_ADDRESS", bus);
+        let config = read(&self.home().join("config.toml"))
+            .replace("store = \"file\"", &format!("store = \"{store}\""));
+        std::fs::write(self.home().join("config.toml"), config).unwrap();
+    }
+}

@@ -49,7 +49,7 @@ fn run(cli: Cli, ui: &Ui) -> Result<()> {
         Command::Login(LoginCommand::Mastodon(args)) => {
             commands::login::mastodon(&settings, ui, args)
         }
-        Command::Token(a) => commands::accounts::token(&settings, &a.account),
+        Command::Token(a) => commands::accounts::token(&settings, ui, &a.account),
         Command::List(a) => commands::accounts::list(&settings, a.json),
         Command::Status(a) => commands::accounts::status(&settings, a.account.as_deref(), a.json),
         Command::Whoami(a) => commands::accounts::whoami(&settings, &a.account, a.json),
@@ -88,7 +88,7 @@ fn report(err: &anyhow::Error) {
 
 /// The contract's exit codes: 2 usage, 3 needs login, 4 authorization
 /// failed, 5 unavailable, 130 interrupted, 1 anything else.
-fn exit_code(err: &anyhow::Error) -> u8 {
+pub(crate) fn exit_code(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
         if cause.is::<commands::flow::Interrupted>() {
             return 130;

@@ -25,10 +25,11 @@ pub(crate) fn resolve(index: &Index, selector: &str) -> Result<AccountRecord> {
 
 /// `broker token`: index, one secret, expiry check, print. No async runtime
 /// and no HTTP client unless a refresh is due.
-pub(crate) fn token(settings: &Settings, selector: &str) -> Result<()> {
+pub(crate) fn token(settings: &Settings, ui: &Ui, selector: &str) -> Result<()> {
     let index = Index::load(&settings.home)?;
     let rec = resolve(&index, selector)?;
-    if !is_expiring(&rec, SystemTime::now()) {
+    let now = SystemTime::now();
+    if !is_expiring(&rec, now) {
         let access = load_access(settings, &rec)?;
         print_stdout(access.expose_secret())?;
         return Ok(());
@@ -39,16 +40,41 @@ pub(crate) fn token(settings: &Settings, selector: &str) -> Result<()> {
             "its access token has expired and there is no refresh token",
         ));
     }
-    let access = runtime()?.block_on(async {
+    let refreshed = runtime()?.block_on(async {
         let http = http_client()?;
         let provider = providers::for_account(settings, &rec, &http).await?;
         let (_, access) =
             refresh_locked(settings, provider.as_ref(), &http, &rec.id, false).await?;
         anyhow::Ok(access)
-    })?;
+    });
+    let access = match refreshed {
+        Ok(access) => access,
+        // The provider could not be reached, but the token we have still
+        // works for a while: hand it out rather than break the script, and
+        // say why on stderr. A refused refresh is not papered over: the
+        // provider may have revoked everything, and the user must log in.
+        Err(e)
+            if crate::exit_code(&e) == 5
+                && rec
+                    .expires_at
+                    .is_some_and(|at| from_unix(at) > now + STILL_USABLE) =>
+        {
+            ui.warn(format!(
+                "could not refresh {} ({e:#}); printing the current token, valid until {}",
+                rec.id,
+                when(rec.expires_at)
+            ));
+            load_access(settings, &rec)?
+        }
+        Err(e) => return Err(e),
+    };
     print_stdout(access.expose_secret())?;
     Ok(())
 }
+
+/// A token with less life than this left is not handed out when a refresh
+/// fails: the request it is printed for would fail anyway.
+const STILL_USABLE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// `broker refresh`: refresh now, whatever the expiry says.
 pub(crate) fn refresh(settings: &Settings, ui: &Ui, selector: &str) -> Result<()> {

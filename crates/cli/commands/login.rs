@@ -63,7 +63,11 @@ pub(crate) fn pinterest(settings: &Settings, ui: &Ui, args: &PinterestLogin) -> 
             };
             flow::login(request, &http, ui).await?
         };
-        finish(settings, ui, &provider, result, args.common.account.as_deref(), BTreeMap::new())
+        let user = match args.common.account.as_deref() {
+            Some(u) => validate_user(u)?,
+            None => result.identity.username.clone(),
+        };
+        finish(settings, ui, &provider, result, &user, BTreeMap::new())
     })
 }
 
@@ -94,11 +98,6 @@ pub(crate) fn mastodon(settings: &Settings, ui: &Ui, args: &MastodonLogin) -> Re
         } else {
             Redirect::Loopback(broker_mastodon::loopback_redirect_template().to_string())
         };
-        let account_hint = args
-            .common
-            .account
-            .clone()
-            .or_else(|| instance.user_hint.clone());
         let request = LoginRequest {
             provider: &provider,
             redirect,
@@ -115,8 +114,22 @@ pub(crate) fn mastodon(settings: &Settings, ui: &Ui, args: &MastodonLogin) -> Re
         if let Some(app) = Index::load(&settings.home)?.app(&instance.key()) {
             extra.insert("client_id".to_string(), app.client_id.clone());
         }
-        let user = account_hint.map(|u| format!("{u}@{}", instance.host));
-        finish(settings, ui, &provider, result, user.as_deref(), extra)
+        if let Some(hint) = instance
+            .user_hint
+            .as_ref()
+            .filter(|h| !h.eq_ignore_ascii_case(&result.identity.username))
+        {
+            ui.warn(format!(
+                "you named @{hint}, but the instance logged in {}; the account is named after who logged in (use --force-login to pick another user)",
+                result.identity.username
+            ));
+        }
+        let name = match args.common.account.as_deref() {
+            Some(u) => validate_user(u)?,
+            None => result.identity.username.clone(),
+        };
+        let user = broker_mastodon::account_user(&name, &instance);
+        finish(settings, ui, &provider, result, &user, extra)
     })
 }
 
@@ -134,8 +147,17 @@ async fn ensure_registration(
     let key = provider.instance_ref().key();
     let existing = index.app(&key).cloned();
     let mut wanted: Vec<String> = scopes.to_vec();
+    let redirect_uris = broker_mastodon::registration_redirect_uris();
     if let Some(app) = &existing {
-        if broker_mastodon::covers(&app.scopes, scopes) {
+        let redirects_ok = redirect_uris
+            .iter()
+            .all(|r| broker_mastodon::redirect_registered(&app.redirect_uris, r));
+        if !redirects_ok {
+            ui.info(format!(
+                "The app registration on {} lacks broker's redirect addresses; registering again.",
+                provider.instance_ref().host
+            ));
+        } else if broker_mastodon::covers(&app.scopes, scopes) {
             match provider.verify_app(http).await {
                 Ok(true) => return Ok(provider),
                 Ok(false) => ui.info(format!(
@@ -150,11 +172,7 @@ async fn ensure_registration(
                 provider.instance_ref().host,
                 scopes.join(" ")
             ));
-            for s in &app.scopes {
-                if !wanted.contains(s) {
-                    wanted.push(s.clone());
-                }
-            }
+            wanted = broker_mastodon::union(&app.scopes, scopes);
         }
     }
     let client_name = settings
@@ -164,7 +182,6 @@ async fn ensure_registration(
         .clone()
         .unwrap_or_else(|| "broker".to_string());
     let website = settings.config.mastodon.website.clone();
-    let redirect_uris = broker_mastodon::registration_redirect_uris();
     let registration = provider
         .register_client(
             http,
@@ -206,7 +223,16 @@ async fn ensure_registration(
     };
     accounts::update_index(settings, move |index| index.upsert_app(record))?;
     ui.detail("registered broker's app on the instance");
-    Ok(provider.with_registration(registration))
+    let provider = provider.with_registration(registration);
+    // One app token right away: instances before 4.3 delete apps that hold
+    // no token, which would break the next login.
+    if !provider.verify_app(http).await? {
+        bail!(
+            "{} refused the app registration it just made; try again later",
+            provider.instance_ref().host
+        );
+    }
+    Ok(provider)
 }
 
 fn scopes_or(common: &CommonLogin, default: Vec<String>) -> Vec<String> {
@@ -223,21 +249,9 @@ fn finish(
     ui: &Ui,
     provider: &dyn Provider,
     result: flow::LoginResult,
-    user_override: Option<&str>,
+    user: &str,
     extra: BTreeMap<String, String>,
 ) -> Result<()> {
-    let user = match user_override {
-        Some(u) => validate_user(u)?,
-        None => result.identity.username.clone(),
-    };
-    let user = if provider.id() == "mastodon" && !user.contains('@') {
-        format!(
-            "{user}@{}",
-            provider.instance().url().host_str().unwrap_or("instance")
-        )
-    } else {
-        user
-    };
     let id = format!("{}/{}", provider.id(), user);
     let rec = save_login(
         settings,

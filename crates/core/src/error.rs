@@ -308,7 +308,15 @@ impl fmt::Display for ProviderError {
 
 impl ProviderError {
     fn hint(&self) -> Option<&'static str> {
-        if self.is_transient() {
+        if self.is_transient()
+            && self.operation == Operation::CodeExchange
+            && self.status != 429
+            && self.status != 503
+        {
+            // The code may have been spent before the failure: it cannot be
+            // sent again.
+            Some("the provider failed while exchanging the code; run the login again")
+        } else if self.is_transient() {
             Some("the provider is busy or failing; try again later")
         } else if self.is_invalid_client() {
             Some("check the app id and secret (or the app registration)")

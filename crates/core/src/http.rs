@@ -276,7 +276,8 @@ impl HttpClient {
                 }
                 Ok(resp)
                     if matches!(resp.status().as_u16(), 429 | 503)
-                        && attempt < self.config.max_attempts =>
+                        && attempt < self.config.max_attempts
+                        && self.worth_waiting(resp.headers()) =>
                 {
                     // Both mean "not processed"; the server says when to come back.
                     self.backoff(attempt, retry_after(resp.headers(), SystemTime::now()))
@@ -296,6 +297,12 @@ impl HttpClient {
         err.request_id = resp.request_id();
         err.retry_after = retry_after(&resp.headers, SystemTime::now()).map(|d| d.as_secs());
         err
+    }
+
+    /// A server that asks us to come back later than we are willing to wait
+    /// gets its answer reported at once, not after a pointless wait.
+    fn worth_waiting(&self, headers: &HeaderMap) -> bool {
+        retry_after(headers, SystemTime::now()).is_none_or(|d| d <= self.config.max_retry_wait)
     }
 
     fn backoff(&self, attempt: u32, server_said: Option<Duration>) -> Duration {
@@ -404,6 +411,13 @@ mod tests {
 
     /// A server answering from a script: one status per request.
     async fn scripted(statuses: Vec<(u16, &'static str)>) -> (Endpoint, Arc<AtomicUsize>) {
+        scripted_with_retry_after(statuses, "0").await
+    }
+
+    async fn scripted_with_retry_after(
+        statuses: Vec<(u16, &'static str)>,
+        retry_after: &'static str,
+    ) -> (Endpoint, Arc<AtomicUsize>) {
         let hits = Arc::new(AtomicUsize::new(0));
         let counter = hits.clone();
         let app = axum::Router::new().fallback(move || {
@@ -411,7 +425,8 @@ mod tests {
             let (status, body) = statuses[n.min(statuses.len() - 1)];
             async move {
                 let mut r = (StatusCode::from_u16(status).unwrap(), body).into_response();
-                r.headers_mut().insert("retry-after", "0".parse().unwrap());
+                r.headers_mut()
+                    .insert("retry-after", retry_after.parse().unwrap());
                 r.headers_mut()
                     .insert("x-pinterest-rid", "rid123".parse().unwrap());
                 r
@@ -473,6 +488,20 @@ mod tests {
         let err = http.send(&token_request(&url)).await.unwrap_err();
         assert_eq!(hits.load(Ordering::SeqCst), 3);
         assert_eq!(err.class(), crate::ErrorClass::Unavailable);
+    }
+
+    #[tokio::test]
+    async fn does_not_wait_longer_than_allowed() {
+        let (url, hits) = scripted_with_retry_after(vec![(429, "")], "600").await;
+        let http = HttpClient::new(fast()).unwrap();
+        let started = std::time::Instant::now();
+        let err = http.send(&token_request(&url)).await.unwrap_err();
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        assert!(started.elapsed() < Duration::from_secs(5));
+        match err {
+            Error::Provider(p) => assert_eq!(p.retry_after, Some(600)),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[tokio::test]

@@ -17,7 +17,7 @@ pub mod provider;
 pub mod token;
 
 pub use endpoint::{Endpoint, is_loopback_host};
-pub use error::{Error, ErrorClass, ProviderError};
+pub use error::{Error, ErrorClass, Operation, ProviderError};
 pub use http::{Field, FormRequest, HttpClient, HttpConfig, Method, Response};
 pub use oauth2::{
     AccessToken, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,

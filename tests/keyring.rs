@@ -1,0 +1,57 @@
+//! The OS keyring for real: gnome-keyring over D-Bus in CI, written by one
+//! `broker` process and read by another.
+
+use crate::util::*;
+
+#[test]
+fn a_token_written_by_one_process_is_read_by_another_from_the_keyring() {
+    let Some(bus) = session_bus() else { return };
+    let mut env = Env::new();
+    env.use_keyring(&bus, "keyring");
+    env.login_pinterest();
+
+    let token = env.run(&["token", "pinterest"]);
+    assert_success(&token);
+    let token = stdout(&token).trim().to_string();
+    assert!(env.sandbox.is_valid_access_token(&token));
+
+    let list = env.run(&["list", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(v["accounts"][0]["store"], "keyring");
+    // Nothing secret went to disk.
+    assert!(
+        !env.home().join("secrets.json").exists()
+            || !read(&env.home().join("secrets.json")).contains(&token)
+    );
+    assert!(!read(&env.home().join("accounts.toml")).contains(&token));
+
+    // Logging out removes the entries (and cleans up the test's service).
+    assert_success(&env.run(&["logout", "pinterest"]));
+    assert_exit(&env.run(&["token", "pinterest"]), 3);
+}
+
+#[test]
+fn auto_uses_the_keyring_when_it_answers_without_a_warning() {
+    let Some(bus) = session_bus() else { return };
+    let mut env = Env::new();
+    env.use_keyring(&bus, "auto");
+    let out = env.login_paste(&["login", "pinterest", "--no-browser"], |l| l.to_string());
+    assert_success(&out);
+    assert!(!stderr(&out).contains("warning:"), "{}", stderr(&out));
+    let v: serde_json::Value =
+        serde_json::from_slice(&env.run(&["list", "--json"]).stdout).unwrap();
+    assert_eq!(v["accounts"][0]["store"], "keyring");
+    assert_success(&env.run(&["logout", "pinterest"]));
+}
+
+#[test]
+fn a_keyring_that_is_not_there_is_an_error_with_a_hint() {
+    // No bus at all: `--store keyring` must fail, not fall back silently.
+    let env = Env::new();
+    let out = env.login_paste(
+        &["login", "pinterest", "--no-browser", "--store", "keyring"],
+        |l| l.to_string(),
+    );
+    assert_exit(&out, 1);
+    assert!(stderr(&out).contains("--store file"), "{}", stderr(&out));
+}
