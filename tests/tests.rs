@@ -9,4 +9,5 @@ mod concurrency;
 mod demo;
 mod keyring;
 mod login;
+mod mastodon;
 mod tokens;

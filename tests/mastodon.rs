@@ -1,0 +1,305 @@
+//! Mastodon through the `broker` binary: one sandbox plays one instance.
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use broker_sandbox::{MastodonMode, SandboxConfig};
+
+use crate::util::*;
+
+/// The instance as users type it: host and port, no scheme.
+fn instance(env: &Env) -> String {
+    let base = env.sandbox.base_url();
+    format!("{}:{}", base.host_str().unwrap(), base.port().unwrap())
+}
+
+/// A browser-mode login: the fake browser hands the URL over, the test
+/// approves and follows the redirect to broker's listener.
+fn login_browser(env: &mut Env, args: &[&str]) -> (Output, String) {
+    let urls = env.dir.path().join(format!("opened-{}", random_suffix()));
+    let script = env.dir.path().join(format!("browser-{}", random_suffix()));
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", urls.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    env.set_env("BROWSER", script.to_str().unwrap());
+    let child = env
+        .broker()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let url = loop {
+        if let Some(line) = read(&urls).lines().next() {
+            break line.to_string();
+        }
+        if Instant::now() > deadline {
+            let out = child.wait_with_output().unwrap();
+            panic!("no browser opened:\n{}", stderr(&out));
+        }
+        std::thread::sleep(Duration::from_millis(30));
+    };
+    let location = env.approve(&url);
+    assert_eq!(env.visit(&location), 200, "{location}");
+    (child.wait_with_output().unwrap(), url)
+}
+
+/// Out-of-band: the instance shows the code on a page; the user pastes it.
+fn login_oob(env: &Env, args: &[&str]) -> Output {
+    let rt_handle = env.rt.handle().clone();
+    env.login_paste(args, move |location| {
+        assert!(location.contains("/oauth/authorize/native"), "{location}");
+        let page = rt_handle
+            .block_on(async { reqwest::get(location).await.unwrap().text().await.unwrap() });
+        assert!(page.contains("Copy this authorization code"), "{page}");
+        let after = page.split("class=\"oauth-code\"").nth(1).unwrap();
+        after
+            .split("value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string()
+    })
+}
+
+fn accounts(env: &Env) -> Vec<String> {
+    let v: serde_json::Value =
+        serde_json::from_slice(&env.run(&["list", "--json"]).stdout).unwrap();
+    v["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn browser_login_with_pkce_registers_once_and_reuses_the_app() {
+    let mut env = Env::new();
+    let host = instance(&env);
+    let (out, url) = login_browser(&mut env, &["login", "mastodon", "--instance", &host]);
+    assert_success(&out);
+    assert!(url.contains("code_challenge_method=S256"), "{url}");
+    assert!(
+        stderr(&out).contains(&format!(
+            "Logged in as mastodon/sandbox_tooter@{host} (scopes: profile)"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let exchange = env
+        .sandbox
+        .requests()
+        .into_iter()
+        .find(|r| {
+            r.path == "/oauth/token"
+                && r.form()
+                    .iter()
+                    .any(|(k, v)| k == "grant_type" && v == "authorization_code")
+        })
+        .unwrap();
+    assert!(exchange.form().iter().any(|(k, _)| k == "code_verifier"));
+
+    // The token works and never expires; there is nothing to refresh.
+    let token = env.run(&["token", "mastodon"]);
+    assert_success(&token);
+    assert!(env.sandbox.is_valid_access_token(stdout(&token).trim()));
+    assert_exit(&env.run(&["refresh", "mastodon"]), 2);
+
+    // A second account on the same instance: same registration, and the
+    // login form is forced so the browser's session does not pick the first.
+    env.sandbox.set_mastodon_user("bob");
+    let (out, url) = login_browser(
+        &mut env,
+        &[
+            "login",
+            "mastodon",
+            "--instance",
+            &format!("http://{host}/"),
+        ],
+    );
+    assert_success(&out);
+    assert!(url.contains("force_login=true"), "{url}");
+    assert_eq!(
+        env.sandbox.count("POST", "/api/v1/apps"),
+        1,
+        "registered once"
+    );
+    let mut ids = accounts(&env);
+    ids.sort();
+    assert_eq!(
+        ids,
+        [
+            format!("mastodon/bob@{host}"),
+            format!("mastodon/sandbox_tooter@{host}")
+        ]
+    );
+    assert_no_secret(&out, &[stdout(&token).trim()]);
+}
+
+#[test]
+fn headless_oob_login_pastes_the_code_from_the_instance_page() {
+    let env = Env::new();
+    let out = login_oob(
+        &env,
+        &[
+            "login",
+            "mastodon",
+            "--instance",
+            &format!("@sandbox_tooter@{}", instance(&env)),
+            "--no-browser",
+        ],
+    );
+    assert_success(&out);
+    assert!(
+        stderr(&out).contains("This code logs in as sandbox_tooter"),
+        "{}",
+        stderr(&out)
+    );
+    let authorize = env
+        .sandbox
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/oauth/authorize")
+        .unwrap();
+    assert!(
+        authorize
+            .query
+            .unwrap()
+            .contains("redirect_uri=urn%3Aietf%3Awg%3Aoauth%3A2.0%3Aoob")
+    );
+}
+
+#[test]
+fn a_forgotten_registration_is_made_again_once() {
+    let env = Env::new();
+    let host = instance(&env);
+    assert_success(&login_oob(
+        &env,
+        &["login", "mastodon", "--instance", &host, "--no-browser"],
+    ));
+    env.sandbox.forget_mastodon_apps();
+    let out = login_oob(
+        &env,
+        &[
+            "login",
+            "mastodon",
+            "--instance",
+            &host.to_uppercase(),
+            "--no-browser",
+        ],
+    );
+    assert_success(&out);
+    assert!(
+        stderr(&out).contains("registering again"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(env.sandbox.count("POST", "/api/v1/apps"), 2);
+}
+
+#[test]
+fn an_instance_before_4_3_gets_no_pkce_and_still_logs_in() {
+    let env = Env::with_config(SandboxConfig {
+        mastodon_mode: MastodonMode::Legacy,
+        ..SandboxConfig::default()
+    });
+    let out = login_oob(
+        &env,
+        &[
+            "login",
+            "mastodon",
+            "--instance",
+            &instance(&env),
+            "--no-browser",
+        ],
+    );
+    assert_success(&out);
+    assert!(
+        stderr(&out).contains("(scopes: read:accounts)"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        env.sandbox
+            .requests()
+            .iter()
+            .all(|r| !r.form().iter().any(|(k, _)| k == "code_verifier"))
+    );
+}
+
+#[test]
+fn plain_http_to_a_real_host_is_refused_before_any_request() {
+    let env = Env::new();
+    let out = env.run(&[
+        "login",
+        "mastodon",
+        "--instance",
+        "http://mastodon.example",
+        "--no-browser",
+    ]);
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("https"), "{}", stderr(&out));
+    assert!(env.sandbox.requests().is_empty());
+}
+
+#[test]
+fn logout_with_revoke_kills_the_token_at_the_instance() {
+    let env = Env::new();
+    assert_success(&login_oob(
+        &env,
+        &[
+            "login",
+            "mastodon",
+            "--instance",
+            &instance(&env),
+            "--no-browser",
+        ],
+    ));
+    let token = stdout(&env.run(&["token", "mastodon"])).trim().to_string();
+    assert!(env.sandbox.is_valid_access_token(&token));
+    let out = env.run(&["logout", "mastodon", "--revoke"]);
+    assert_success(&out);
+    assert!(!env.sandbox.is_valid_access_token(&token));
+    assert!(accounts(&env).is_empty());
+}
+
+#[test]
+fn a_failed_revocation_forgets_nothing_without_force() {
+    let env = Env::new();
+    assert_success(&login_oob(
+        &env,
+        &[
+            "login",
+            "mastodon",
+            "--instance",
+            &instance(&env),
+            "--no-browser",
+        ],
+    ));
+    env.sandbox.inject(
+        broker_sandbox::FaultTarget::Any,
+        broker_sandbox::Fault::Status500,
+        10,
+    );
+    let out = env.run(&["logout", "mastodon", "--revoke"]);
+    assert_exit(&out, 5);
+    assert!(stderr(&out).contains("--force"), "{}", stderr(&out));
+    assert_eq!(accounts(&env).len(), 1);
+    // With --force the account is forgotten locally, and the user is told.
+    let out = env.run(&["logout", "mastodon", "--revoke", "--force"]);
+    assert_success(&out);
+    assert!(
+        stderr(&out).contains("revocation failed"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(accounts(&env).is_empty());
+}
