@@ -10,4 +10,5 @@ mod demo;
 mod keyring;
 mod login;
 mod mastodon;
+mod pinterest;
 mod tokens;

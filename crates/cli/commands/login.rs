@@ -35,6 +35,7 @@ pub(crate) fn pinterest(settings: &Settings, ui: &Ui, args: &PinterestLogin) -> 
         .clone()
         .or_else(|| settings.config.pinterest.redirect_uri.clone())
         .unwrap_or_else(|| broker_pinterest::DEFAULT_REDIRECT_URI.to_string());
+    ui.detail(format!("using the Pinterest API at {}", config.api_base));
     let provider = Pinterest::new(version, config);
 
     runtime()?.block_on(async {
