@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --release --bins -q
+cargo build --release -q -p broker -p broker-sandbox --bins
 broker=$PWD/target/release/broker
 sandbox_bin=$PWD/target/release/broker-sandbox
 work=$(mktemp -d)

@@ -163,3 +163,15 @@ fn binds_loopback_only_and_exclusively() {
     // So is an ordinary std bind (which sets SO_REUSEADDR on Unix).
     assert!(std::net::TcpListener::bind(addr).is_err());
 }
+
+#[tokio::test]
+async fn a_fixed_port_can_be_used_again_right_after_a_login() {
+    // The first login leaves its connections in TIME_WAIT on the port.
+    let (l, port) = listener();
+    let client =
+        tokio::spawn(async move { get(port, "/callback?code=c&state=expected-state").await });
+    assert!(l.wait(&state(), Duration::from_secs(10)).await.is_ok());
+    assert_eq!(client.await.unwrap(), 200);
+    let again = LoopbackListener::bind(&format!("http://127.0.0.1:{port}/callback")).unwrap();
+    assert_eq!(again.local_addrs()[0].port(), port);
+}

@@ -309,8 +309,13 @@ fn escape_html(s: &str) -> String {
     out
 }
 
-/// Binds without `SO_REUSEADDR` (std and tokio set it on Unix), so that no
-/// other socket can bind the same address while we listen (RFC 8252 B.5).
+/// Binds so that no other socket can share the address while we listen
+/// (RFC 8252 B.5). On BSD and macOS `SO_REUSEADDR` would let another
+/// program bind the same port on a more specific address, so it stays off
+/// there (std and tokio turn it on). On Linux it only allows binding over
+/// connections in TIME_WAIT, never a second listener; without it a second
+/// login on a fixed port (Pinterest's 8085) within a minute of the first
+/// would fail.
 fn bind_exclusive(addr: SocketAddr) -> Result<std::net::TcpListener, Error> {
     let err = |e| listener_error(addr.ip(), addr.port(), e);
     let socket =
@@ -318,6 +323,8 @@ fn bind_exclusive(addr: SocketAddr) -> Result<std::net::TcpListener, Error> {
     if addr.is_ipv6() {
         socket.set_only_v6(true).map_err(err)?;
     }
+    #[cfg(target_os = "linux")]
+    socket.set_reuse_address(true).map_err(err)?;
     socket.bind(&addr.into()).map_err(err)?;
     socket.listen(16).map_err(err)?;
     socket.set_nonblocking(true).map_err(err)?;
