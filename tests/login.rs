@@ -161,3 +161,20 @@ fn unknown_accounts_and_ambiguous_selectors() {
     assert_exit(&out, 3);
     assert!(stdout(&out).is_empty());
 }
+
+#[test]
+fn an_explicit_config_file_is_used_and_must_exist() {
+    let env = Env::new();
+    let missing = env.dir.path().join("nope.toml");
+    let out = env.run(&["--config", missing.to_str().unwrap(), "list"]);
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("nope.toml"), "{}", stderr(&out));
+
+    // A config elsewhere wins over BROKER_HOME's: here it sends secrets to
+    // a keyring, which is not reachable in this environment.
+    let elsewhere = env.dir.path().join("elsewhere.toml");
+    std::fs::write(&elsewhere, "store = \"keyring\"\n").unwrap();
+    let out = env.run(&["--config", elsewhere.to_str().unwrap(), "demo"]);
+    assert_exit(&out, 1);
+    assert!(stderr(&out).contains("keyring"), "{}", stderr(&out));
+}

@@ -303,3 +303,50 @@ fn a_failed_revocation_forgets_nothing_without_force() {
     );
     assert!(accounts(&env).is_empty());
 }
+
+#[test]
+fn asking_for_more_scopes_registers_again_with_the_union() {
+    let env = Env::new();
+    let host = instance(&env);
+    assert_success(&login_oob(
+        &env,
+        &["login", "mastodon", "--instance", &host, "--no-browser"],
+    ));
+    let out = login_oob(
+        &env,
+        &[
+            "login",
+            "mastodon",
+            "--instance",
+            &host,
+            "--no-browser",
+            "--scope",
+            "read:statuses",
+        ],
+    );
+    assert_success(&out);
+    assert!(
+        stderr(&out).contains("does not cover read:statuses"),
+        "{}",
+        stderr(&out)
+    );
+    let registrations: Vec<_> = env
+        .sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/api/v1/apps")
+        .collect();
+    assert_eq!(registrations.len(), 2);
+    let scopes = registrations[1]
+        .form()
+        .into_iter()
+        .find(|(k, _)| k == "scopes")
+        .unwrap()
+        .1;
+    assert_eq!(scopes, "profile read:statuses");
+    assert!(
+        stderr(&out).contains("Adding the scope profile"),
+        "{}",
+        stderr(&out)
+    );
+}

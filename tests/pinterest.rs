@@ -140,3 +140,19 @@ fn a_custom_redirect_uri_is_used_for_the_whole_login() {
             .contains(&("redirect_uri".to_string(), other.clone()))
     );
 }
+
+#[test]
+fn the_identity_scope_is_added_when_the_user_leaves_it_out() {
+    let env = Env::new();
+    let out = env.login_paste(
+        &["login", "pinterest", "--no-browser", "--scope", "pins:read"],
+        |l| l.to_string(),
+    );
+    assert_success(&out);
+    let err = stderr(&out);
+    assert!(err.contains("Adding the scope user_accounts:read"), "{err}");
+    assert!(
+        err.contains("(scopes: pins:read user_accounts:read)"),
+        "{err}"
+    );
+}

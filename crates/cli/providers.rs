@@ -27,6 +27,7 @@ pub(crate) fn pinterest_config(
         .or_else(|| section.app_id.clone())
         .ok_or_else(|| UsageError(format!("no Pinterest app id: {where_from}")))?;
     let app_secret = env::var(env::PINTEREST_APP_SECRET)
+        .map(ClientSecret::new)
         .or_else(|| section.app_secret.clone())
         .ok_or_else(|| UsageError(format!("no Pinterest app secret: {where_from}")))?;
     let authorize_url = section
@@ -38,7 +39,7 @@ pub(crate) fn pinterest_config(
         .unwrap_or(broker_pinterest::PRODUCTION_API_BASE);
     Ok(PinterestConfig {
         app_id,
-        app_secret: ClientSecret::new(app_secret),
+        app_secret,
         authorize_url: Endpoint::parse("Pinterest authorization", authorize_url).map_err(usage)?,
         api_base: Endpoint::parse("Pinterest API", api_base).map_err(usage)?,
         pkce: section.pkce.unwrap_or(true),

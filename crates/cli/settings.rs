@@ -27,7 +27,8 @@ pub(crate) struct ConfigFile {
 #[serde(deny_unknown_fields)]
 pub(crate) struct PinterestSection {
     pub(crate) app_id: Option<String>,
-    pub(crate) app_secret: Option<String>,
+    /// A secret: `ClientSecret` keeps it out of `Debug`.
+    pub(crate) app_secret: Option<broker_core::ClientSecret>,
     pub(crate) authorize_url: Option<String>,
     pub(crate) api_base: Option<String>,
     pub(crate) redirect_uri: Option<String>,
@@ -109,8 +110,11 @@ fn read_config(path: &Path, explicit: bool) -> Result<ConfigFile> {
             return Ok(ConfigFile::default());
         }
         Err(e) => {
-            return Err(e)
-                .with_context(|| format!("could not read the config file {}", path.display()));
+            return Err(UsageError(format!(
+                "could not read the config file {}: {e}",
+                path.display()
+            ))
+            .into());
         }
     };
     toml::from_str(&text).map_err(|e| {
@@ -147,6 +151,12 @@ mod tests {
             c.pinterest.app_secret.is_none(),
             "the example must not carry a secret"
         );
+    }
+
+    #[test]
+    fn the_app_secret_is_redacted_in_debug() {
+        let c: ConfigFile = toml::from_str("[pinterest]\napp_secret = \"s3cr3t-value\"\n").unwrap();
+        assert!(!format!("{c:?}").contains("s3cr3t-value"));
     }
 
     #[test]

@@ -28,8 +28,15 @@ pub(crate) fn pinterest(settings: &Settings, ui: &Ui, args: &PinterestLogin) -> 
     }
     let api_base = args.sandbox.then_some(broker_pinterest::SANDBOX_API_BASE);
     let config = providers::pinterest_config(settings, api_base)?;
-    let scopes = scopes_or(&args.common, version.default_scopes());
+    let mut scopes = scopes_or(&args.common, version.default_scopes());
     version.validate_scopes(&scopes).map_err(usage)?;
+    let identity_scope = version.identity_scope().to_string();
+    if !scopes.contains(&identity_scope) {
+        ui.info(format!(
+            "Adding the scope {identity_scope}: broker asks Pinterest who you are to name the account."
+        ));
+        scopes.push(identity_scope);
+    }
     let redirect = args
         .redirect_uri
         .clone()
@@ -79,6 +86,13 @@ pub(crate) fn mastodon(settings: &Settings, ui: &Ui, args: &MastodonLogin) -> Re
         let info = broker_mastodon::discover(&http, &instance).await?;
         let scopes = scopes_or(&args.common, broker_mastodon::default_scopes(&info));
         broker_mastodon::validate_scopes(&scopes, &info).map_err(usage)?;
+        let (scopes, added) = broker_mastodon::with_identity_scope(&scopes, &info);
+        if added {
+            ui.info(format!(
+                "Adding the scope {}: broker asks the instance who you are to name the account.",
+                scopes.last().map(String::as_str).unwrap_or_default()
+            ));
+        }
         let index = Index::load(&settings.home)?;
         let mut provider = Mastodon::new(
             instance.clone(),

@@ -40,7 +40,7 @@ pub use redirect::{
 };
 pub use scopes::{
     DEFAULT_SCOPES_LEGACY, DEFAULT_SCOPES_MODERN, MASTODON_SCOPES, covers, default_scopes, union,
-    validate_scopes,
+    validate_scopes, with_identity_scope,
 };
 
 /// The user part of a Mastodon account id: `alice@mstdn.jp` (so the whole

@@ -93,6 +93,20 @@ pub fn default_scopes(info: &ServerInfo) -> Vec<String> {
     chosen.iter().map(|s| s.to_string()).collect()
 }
 
+/// `scopes`, plus what `verify_credentials` needs when they do not already
+/// grant it: broker names every account after who logged in, so a login
+/// with only, say, `read:statuses` would fail after the user approved.
+/// Returns the scopes and whether one was added.
+pub fn with_identity_scope(scopes: &[String], info: &ServerInfo) -> (Vec<String>, bool) {
+    let grants_identity = scopes
+        .iter()
+        .any(|s| matches!(s.as_str(), "profile" | "read" | "read:accounts"));
+    if grants_identity {
+        return (scopes.to_vec(), false);
+    }
+    (union(scopes, &default_scopes(info)), true)
+}
+
 /// Checks requested scopes before anything is sent: an unknown scope would
 /// otherwise fail the registration (422) or leave the user on the
 /// instance's error page. Refuses an empty list, since Mastodon would then
@@ -242,6 +256,26 @@ mod tests {
         assert_eq!(
             union(&strings(&["profile", "read"]), &strings(&["read", "push"])),
             ["profile", "read", "push"]
+        );
+    }
+}
+
+#[cfg(test)]
+mod identity_scope_tests {
+    use super::*;
+    use crate::{Instance, ServerInfo};
+
+    #[test]
+    fn the_identity_scope_is_added_only_when_missing() {
+        let info = ServerInfo::classic(&Instance::parse("mstdn.jp").unwrap());
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            with_identity_scope(&s(&["read"]), &info),
+            (s(&["read"]), false)
+        );
+        assert_eq!(
+            with_identity_scope(&s(&["write:statuses"]), &info),
+            (s(&["write:statuses", "read:accounts"]), true)
         );
     }
 }

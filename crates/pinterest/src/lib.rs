@@ -71,6 +71,16 @@ impl ApiVersion {
         defaults.iter().map(|s| s.to_string()).collect()
     }
 
+    /// The scope the identity call needs (`/v5/user_account`,
+    /// `/v3/users/me/`): broker names accounts after the user, so a login
+    /// without it would fail after the user approved.
+    pub fn identity_scope(self) -> &'static str {
+        match self {
+            ApiVersion::V5 => "user_accounts:read",
+            ApiVersion::V3 => "read_users",
+        }
+    }
+
     /// Checks scope names before anything is sent. An entry may hold several
     /// names separated by commas or spaces. The error ([`Error::Config`])
     /// names each unknown scope, hints when it belongs to the other API
