@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "broker",
     version,
     about,
-    after_help = "Examples:\n  broker login pinterest\n  broker login mastodon --instance mstdn.jp\n  curl -H \"Authorization: Bearer $(broker token pinterest)\" https://api.pinterest.com/v5/user_account\n  broker demo"
+    after_help = "Examples:\n  broker login pinterest\n  broker login mastodon --instance mstdn.jp\n  curl -H \"Authorization: Bearer $(broker token pinterest)\" \\\n       https://api.pinterest.com/v5/user_account\n  broker demo"
 )]
 pub(crate) struct Cli {
     #[command(flatten)]
@@ -52,7 +52,7 @@ pub(crate) enum Command {
     Login(LoginCommand),
     /// Print a valid access token (refreshing it first if needed)
     #[command(
-        after_help = "Example:\n  curl -H \"Authorization: Bearer $(broker token pinterest)\" https://api.pinterest.com/v5/user_account"
+        after_help = "Example:\n  curl -H \"Authorization: Bearer $(broker token pinterest)\" \\\n       https://api.pinterest.com/v5/user_account"
     )]
     Token(AccountArg),
     /// List the accounts broker knows
