@@ -115,3 +115,56 @@ fn a_corrupt_secrets_file_is_reported_and_kept() {
     assert!(stderr(&out).contains("secrets.json"), "{}", stderr(&out));
     assert_eq!(read(&path), "{\"version\":1,\"secr");
 }
+
+#[test]
+fn a_refresh_answer_that_never_arrives_ends_in_a_clear_request_to_log_in() {
+    // The provider rotates the refresh token, then the answer is lost with
+    // the process: the one window no client can close (see accounts.rs).
+    let env = Env::new();
+    logged_in_and_due(&env);
+    env.sandbox
+        .inject(FaultTarget::Token, Fault::ProcessThenHold, 1);
+    let mut child = env
+        .broker()
+        .args(["token", "pinterest"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while env.sandbox.count_grant("refresh_token") == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the refresh never reached the provider"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let out = env.run(&["token", "pinterest"]);
+    assert_exit(&out, 3);
+    assert!(
+        stderr(&out).contains("run `broker login pinterest`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).is_empty());
+}
+
+#[test]
+fn a_script_without_app_credentials_still_gets_refreshed_tokens() {
+    // cron runs `broker token` without PINTEREST_APP_* in its environment:
+    // the app secret stored at login serves.
+    let mut env = Env::new();
+    logged_in_and_due(&env);
+    env.set_env("PINTEREST_APP_ID", "");
+    env.set_env("PINTEREST_APP_SECRET", "");
+    let out = env.run(&["token", "pinterest"]);
+    assert_success(&out);
+    assert_eq!(env.sandbox.count_grant("refresh_token"), 1);
+    assert!(env.sandbox.is_valid_access_token(stdout(&out).trim()));
+    // And the app secret is not in the index.
+    assert!(!read(&env.home().join("accounts.toml")).contains(env.sandbox.pinterest_app_secret()));
+}

@@ -45,13 +45,13 @@ fn auto_uses_the_keyring_when_it_answers_without_a_warning() {
 }
 
 #[test]
-fn a_keyring_that_is_not_there_is_an_error_with_a_hint() {
-    // No bus at all: `--store keyring` must fail, not fall back silently.
+fn a_keyring_that_is_not_there_fails_the_login_before_the_user_consents() {
+    // No bus at all: `--store keyring` must fail, not fall back silently,
+    // and before a browser opens or a code is spent.
     let env = Env::new();
-    let out = env.login_paste(
-        &["login", "pinterest", "--no-browser", "--store", "keyring"],
-        |l| l.to_string(),
-    );
+    let out = env.run(&["login", "pinterest", "--no-browser", "--store", "keyring"]);
     assert_exit(&out, 1);
     assert!(stderr(&out).contains("--store file"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("Open this URL"), "{}", stderr(&out));
+    assert!(env.sandbox.requests().is_empty());
 }

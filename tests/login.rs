@@ -145,7 +145,10 @@ fn a_plain_http_endpoint_is_refused_before_any_request() {
     let env = Env::new();
     std::fs::write(
         env.home().join("config.toml"),
-        "store = \"file\"\n[pinterest]\napi_base = \"http://api.example.com\"\n",
+        format!(
+            "store = \"file\"\n[pinterest]\napi_base = \"http://localhost.:{}/\"\n",
+            env.sandbox.base_url().port().unwrap()
+        ),
     )
     .unwrap();
     let out = env.run(&["login", "pinterest", "--no-browser"]);
@@ -160,6 +163,18 @@ fn unknown_accounts_and_ambiguous_selectors() {
     let out = env.run(&["token", "pinterest"]);
     assert_exit(&out, 3);
     assert!(stdout(&out).is_empty());
+
+    env.login_pinterest();
+    env.sandbox.set_pinterest_user("bob");
+    env.login_pinterest();
+    let out = env.run(&["token", "pinterest"]);
+    assert_exit(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("pinterest/bob") && err.contains("pinterest/sandbox_pinner"),
+        "{err}"
+    );
+    assert_success(&env.run(&["token", "pinterest/b"]));
 }
 
 #[test]

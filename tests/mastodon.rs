@@ -238,11 +238,14 @@ fn an_instance_before_4_3_gets_no_pkce_and_still_logs_in() {
 #[test]
 fn plain_http_to_a_real_host_is_refused_before_any_request() {
     let env = Env::new();
+    // "localhost." (trailing dot) is not a loopback name to broker, yet it
+    // resolves to the sandbox: a request made by mistake would be seen.
+    let port = env.sandbox.base_url().port().unwrap();
     let out = env.run(&[
         "login",
         "mastodon",
         "--instance",
-        "http://mastodon.example",
+        &format!("http://localhost.:{port}"),
         "--no-browser",
     ]);
     assert_exit(&out, 2);
@@ -349,4 +352,53 @@ fn asking_for_more_scopes_registers_again_with_the_union() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn a_registration_whose_secret_is_gone_is_made_again() {
+    let env = Env::new();
+    let host = instance(&env);
+    assert_success(&login_oob(
+        &env,
+        &["login", "mastodon", "--instance", &host, "--no-browser"],
+    ));
+    // The secrets vanish (a wiped keyring); the index still lists the app.
+    std::fs::remove_file(env.home().join("secrets.json")).unwrap();
+    let out = login_oob(
+        &env,
+        &["login", "mastodon", "--instance", &host, "--no-browser"],
+    );
+    assert_success(&out);
+    assert_eq!(env.sandbox.count("POST", "/api/v1/apps"), 2);
+}
+
+#[test]
+fn no_secret_reaches_any_output_even_at_full_verbosity() {
+    let env = Env::new();
+    let host = instance(&env);
+    let mut outputs = Vec::new();
+    let login = login_oob(
+        &env,
+        &[
+            "-vvv",
+            "login",
+            "mastodon",
+            "--instance",
+            &host,
+            "--no-browser",
+        ],
+    );
+    assert_success(&login);
+    outputs.push(format!("{}{}", stdout(&login), stderr(&login)));
+    for args in [
+        &["-vvv", "list", "--json"][..],
+        &["-vvv", "status"],
+        &["-vvv", "whoami", "mastodon", "--json"],
+        &["-vvv", "logout", "mastodon", "--revoke"],
+    ] {
+        let out = env.run(args);
+        assert_success(&out);
+        outputs.push(format!("{}{}", stdout(&out), stderr(&out)));
+    }
+    assert_nothing_sent_is_shown(&env.sandbox, &outputs);
 }

@@ -156,3 +156,35 @@ fn the_identity_scope_is_added_when_the_user_leaves_it_out() {
         "{err}"
     );
 }
+
+#[test]
+fn no_secret_reaches_any_output_even_at_full_verbosity() {
+    let env = Env::new();
+    env.sandbox.set_lifetimes(broker_sandbox::Lifetimes {
+        access: std::time::Duration::from_secs(60),
+        ..Default::default()
+    });
+    let mut outputs = Vec::new();
+    let login = env.login_paste(&["-vvv", "login", "pinterest", "--no-browser"], |l| {
+        l.to_string()
+    });
+    assert_success(&login);
+    outputs.push(format!("{}{}", stdout(&login), stderr(&login)));
+    // `token` prints the access token on stdout by design; its stderr and
+    // every other command's output must hold no secret.
+    let token = env.run(&["-vvv", "token", "pinterest"]);
+    assert_success(&token);
+    outputs.push(stderr(&token));
+    for args in [
+        &["-vvv", "refresh", "pinterest"][..],
+        &["-vvv", "list", "--json"],
+        &["-vvv", "status", "--json"],
+        &["-vvv", "whoami", "pinterest", "--json"],
+        &["-vvv", "logout", "pinterest", "--revoke"],
+    ] {
+        let out = env.run(args);
+        assert_success(&out);
+        outputs.push(format!("{}{}", stdout(&out), stderr(&out)));
+    }
+    assert_nothing_sent_is_shown(&env.sandbox, &outputs);
+}

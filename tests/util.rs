@@ -286,3 +286,62 @@ impl Env {
         std::fs::write(self.home().join("config.toml"), config).unwrap();
     }
 }
+
+/// Every secret the sandbox saw broker send: codes, verifiers, tokens,
+/// client secrets, and the credentials in `Authorization` headers.
+pub(crate) fn secrets_sent(sandbox: &Sandbox) -> Vec<String> {
+    let mut out = vec![sandbox.pinterest_app_secret().to_string()];
+    for r in sandbox.requests() {
+        for (k, v) in r.form() {
+            if [
+                "code",
+                "code_verifier",
+                "refresh_token",
+                "token",
+                "client_secret",
+            ]
+            .contains(&k.as_str())
+            {
+                out.push(v);
+            }
+        }
+        for (k, v) in r.query_pairs() {
+            if ["state", "code_challenge"].contains(&k.as_str()) {
+                // Shown in the printed authorization URL by design; not a
+                // secret once the browser has it.
+                continue;
+            }
+            if k == "code" {
+                out.push(v);
+            }
+        }
+        if let Some(auth) = r.header("authorization") {
+            out.push(
+                auth.split_whitespace()
+                    .last()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
+        }
+    }
+    out.retain(|s| s.len() >= 8);
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Fails if any secret the sandbox saw appears in these outputs.
+#[track_caller]
+pub(crate) fn assert_nothing_sent_is_shown(sandbox: &Sandbox, outputs: &[String]) {
+    let secrets = secrets_sent(sandbox);
+    assert!(
+        secrets.len() >= 5,
+        "the sweep found too few secrets to mean anything: {}",
+        secrets.len()
+    );
+    for text in outputs {
+        for s in &secrets {
+            assert!(!text.contains(s.as_str()), "a secret leaked:\n{text}");
+        }
+    }
+}

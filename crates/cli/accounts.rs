@@ -2,25 +2,35 @@
 //! providers (which know nothing of storage) to the store (which knows
 //! nothing of OAuth).
 //!
-//! Order of writes, chosen so that a kill at any point leaves a usable
-//! account (the old tokens or the new ones, never neither):
+//! Order of writes on a refresh, under the account's lock:
 //! 1. the new refresh token, when the provider rotated it: the old one is
-//!    already spent at the provider, so this is the only copy that counts;
+//!    spent at the provider, so this is the only copy that counts;
 //! 2. the new access token;
 //! 3. the index (expiry, scopes).
 //!
-//! A kill between 1 and 2 leaves the new refresh token with the old access
-//! token, which is still valid: we refresh ahead of expiry (see
-//! [`REFRESH_SKEW`]), and the index still carries the old expiry, so the
-//! next run refreshes again with the new refresh token. A kill before 1 after
-//! the provider answered loses the new refresh token; the old access token
-//! still works until its expiry, and the old refresh token is spent, which
-//! is why the provider's answer is written before anything else is done.
+//! What a kill leaves, by moment:
+//! - before the request reaches the provider, or while the provider has not
+//!   processed it: nothing changed; the next run refreshes normally;
+//! - between 1 and 2: the new refresh token and the old access token, still
+//!   valid (we refresh ahead of expiry, see [`REFRESH_SKEW`]); the index
+//!   still has the old expiry, so the next run refreshes again, with the
+//!   new refresh token;
+//! - after 2: the new tokens; the next run may refresh once more;
+//! - after the provider rotated but before 1 (the answer was lost, or the
+//!   process died while reading it): the new refresh token never reached
+//!   us and the old one is spent. No client can close this window (RFC 6749
+//!   gives no way to fetch the answer again), and Pinterest revokes the
+//!   whole grant when a spent refresh token is reused. The next run says so
+//!   (exit 3, "run broker login ...") instead of retrying blindly.
+//!
+//! If the store refuses the write in step 1 or 2 (a keyring that stopped
+//! answering), the refreshed tokens go to the 0600 file store instead and
+//! the index follows them, since the old refresh token is already spent.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
-use broker_core::{AccessToken, Identity, Provider, RefreshToken, TokenSet};
+use broker_core::{AccessToken, ClientSecret, Identity, Provider, RefreshToken, TokenSet};
 use broker_store::{
     AccountLock, AccountRecord, ExposeSecret, Index, SecretKey, SecretStore, SecretString,
     StoreKind,
@@ -66,16 +76,10 @@ pub(crate) fn update_index<T>(
     Ok(Index::update(&settings.home, change)?)
 }
 
-/// Stores a fresh login and returns its record.
-pub(crate) fn save_login(
-    settings: &Settings,
-    ui: &Ui,
-    provider: &dyn Provider,
-    account_id: String,
-    identity: &Identity,
-    tokens: &TokenSet,
-    extra: std::collections::BTreeMap<String, String>,
-) -> Result<AccountRecord> {
+/// Opens the store new secrets go to, before a login starts: a store that
+/// cannot be used must fail the login before the user consents and a code
+/// is spent, and the `auto` fallback warning must be said once.
+pub(crate) fn open_write_store(settings: &Settings, ui: &Ui) -> Result<Box<dyn SecretStore>> {
     settings.home.ensure()?;
     let (store, warning) = broker_store::open_for_write(
         settings.store,
@@ -86,31 +90,88 @@ pub(crate) fn save_login(
     if let Some(w) = warning {
         ui.warn(w);
     }
+    Ok(store)
+}
+
+/// What a login produced, ready to be stored.
+pub(crate) struct NewAccount<'a> {
+    pub(crate) id: String,
+    pub(crate) identity: &'a Identity,
+    pub(crate) tokens: &'a TokenSet,
+    /// Non-secret extras (the app id a Pinterest token belongs to, ...).
+    pub(crate) extra: std::collections::BTreeMap<String, String>,
+    /// The client secret needed to refresh this account later (Pinterest's
+    /// app secret), kept beside its tokens so that a script refreshing from
+    /// cron needs no credentials in its environment.
+    pub(crate) app_secret: Option<&'a ClientSecret>,
+}
+
+/// Stores a fresh login and returns its record.
+pub(crate) fn save_login(
+    settings: &Settings,
+    store: &dyn SecretStore,
+    provider: &dyn Provider,
+    new: NewAccount<'_>,
+) -> Result<AccountRecord> {
+    let account_id = new.id;
     let _lock = AccountLock::acquire(&settings.home, &account_id, LOCK_WAIT)?;
     let previous = Index::load(&settings.home)?.account(&account_id).cloned();
-    write_tokens(store.as_ref(), &account_id, tokens, true)?;
+    if let Some(app_secret) = new.app_secret {
+        store.set(
+            &SecretKey::ClientSecret(account_id.clone()),
+            &secret(app_secret.secret()),
+        )?;
+    }
+    write_tokens(store, &account_id, new.tokens, true)?;
     let record = AccountRecord {
         id: account_id.clone(),
         provider: provider.id().to_string(),
         instance: provider.instance().to_string(),
-        username: identity.username.clone(),
-        scopes: tokens.scopes.clone(),
-        token_type: tokens.token_type.clone(),
-        expires_at: tokens.expires_at.map(unix),
-        refresh_expires_at: tokens.refresh_expires_at.map(unix),
-        has_refresh_token: tokens.refresh_token.is_some(),
+        username: new.identity.username.clone(),
+        scopes: new.tokens.scopes.clone(),
+        token_type: new.tokens.token_type.clone(),
+        expires_at: new.tokens.expires_at.map(unix),
+        refresh_expires_at: new.tokens.refresh_expires_at.map(unix),
+        has_refresh_token: new.tokens.refresh_token.is_some(),
         store: store.kind(),
         updated_at: unix(SystemTime::now()),
-        extra,
+        extra: new.extra,
     };
     update_index(settings, |index| index.upsert_account(record.clone()))?;
     // A login that moved the account to another store leaves nothing behind.
     if let Some(old) = previous.filter(|p| p.store != record.store) {
-        let old_store = store_for(settings, old.store);
-        let _ = old_store.delete(&SecretKey::Access(account_id.clone()));
-        let _ = old_store.delete(&SecretKey::Refresh(account_id.clone()));
+        forget_secrets(store_for(settings, old.store).as_ref(), &account_id);
     }
     Ok(record)
+}
+
+/// Deletes every secret of an account from one store, best effort.
+pub(crate) fn forget_secrets(store: &dyn SecretStore, id: &str) {
+    for key in [
+        SecretKey::Access(id.to_string()),
+        SecretKey::Refresh(id.to_string()),
+        SecretKey::ClientSecret(id.to_string()),
+    ] {
+        let _ = store.delete(&key);
+    }
+}
+
+/// The app secret stored with an account at login, looked up in the
+/// account's store first, then the other one (a refresh may have moved the
+/// tokens to the file store while the keyring was down).
+pub(crate) fn stored_app_secret(
+    settings: &Settings,
+    rec: &AccountRecord,
+) -> Result<Option<SecretString>> {
+    let key = SecretKey::ClientSecret(rec.id.clone());
+    if let Some(s) = store_for(settings, rec.store).get(&key)? {
+        return Ok(Some(s));
+    }
+    let other = match rec.store {
+        StoreKind::Keyring => StoreKind::File,
+        StoreKind::File => StoreKind::Keyring,
+    };
+    Ok(store_for(settings, other).get(&key).ok().flatten())
 }
 
 /// Writes tokens in the crash-safe order. On a refresh without a new
@@ -187,6 +248,7 @@ pub(crate) fn is_expiring(rec: &AccountRecord, now: SystemTime) -> bool {
 /// made (`force` skips that check for `broker refresh`).
 pub(crate) async fn refresh_locked(
     settings: &Settings,
+    ui: &Ui,
     provider: &dyn Provider,
     http: &broker_core::HttpClient,
     account_id: &str,
@@ -225,9 +287,30 @@ pub(crate) async fn refresh_locked(
             err
         }
     })?;
-    let store = store_for(settings, rec.store);
-    write_tokens(store.as_ref(), &rec.id, &fresh, false)?;
     let mut updated = rec.clone();
+    let store = store_for(settings, rec.store);
+    if let Err(e) = write_tokens(store.as_ref(), &rec.id, &fresh, false) {
+        // The old refresh token is spent: the new one must land somewhere.
+        // A keyring that stopped answering gets the 0600 file instead.
+        if rec.store != StoreKind::Keyring {
+            return Err(e);
+        }
+        let file = store_for(settings, StoreKind::File);
+        // The file must hold a refresh token even when this refresh did not
+        // rotate it, since the index will now point there.
+        let mut rescued = fresh.clone();
+        rescued.refresh_token = fresh
+            .refresh_token
+            .clone()
+            .or(current.refresh_token.clone());
+        write_tokens(file.as_ref(), &rec.id, &rescued, false)?;
+        ui.warn(format!(
+            "could not write the refreshed tokens of {} to the keyring ({e:#}); they were saved in {} instead",
+            rec.id,
+            file.describe()
+        ));
+        updated.store = StoreKind::File;
+    }
     updated.expires_at = fresh.expires_at.map(unix);
     if fresh.refresh_token.is_some() {
         updated.refresh_expires_at = fresh
@@ -240,7 +323,12 @@ pub(crate) async fn refresh_locked(
     }
     updated.updated_at = unix(SystemTime::now());
     let saved = updated.clone();
-    update_index(settings, move |index| index.upsert_account(saved))?;
+    // A logout may have removed the account meanwhile: do not bring it back.
+    update_index(settings, move |index| {
+        if index.account(&saved.id).is_some() {
+            index.upsert_account(saved);
+        }
+    })?;
     drop(lock);
     Ok((updated, secret(fresh.access_token.secret())))
 }

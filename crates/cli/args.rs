@@ -108,8 +108,10 @@ pub(crate) struct CommonLogin {
     /// Do not open a browser: print the URL and read the result from stdin
     #[arg(long)]
     pub(crate) no_browser: bool,
-    /// How long to wait for the browser, in seconds
-    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    /// How long to wait for the browser, in seconds (at most 600: a started
+    /// login expires after ten minutes)
+    #[arg(long, value_name = "SECS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
     pub(crate) timeout: u64,
 }
 

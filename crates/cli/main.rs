@@ -51,8 +51,10 @@ fn run(cli: Cli, ui: &Ui) -> Result<()> {
         }
         Command::Token(a) => commands::accounts::token(&settings, ui, &a.account),
         Command::List(a) => commands::accounts::list(&settings, a.json),
-        Command::Status(a) => commands::accounts::status(&settings, a.account.as_deref(), a.json),
-        Command::Whoami(a) => commands::accounts::whoami(&settings, &a.account, a.json),
+        Command::Status(a) => {
+            commands::accounts::status(&settings, ui, a.account.as_deref(), a.json)
+        }
+        Command::Whoami(a) => commands::accounts::whoami(&settings, ui, &a.account, a.json),
         Command::Refresh(a) => commands::accounts::refresh(&settings, ui, &a.account),
         Command::Logout(a) => {
             commands::accounts::logout(&settings, ui, &a.account, a.revoke, a.force)

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use anyhow::{Result, bail};
 use broker_core::HttpClient;
-use broker_store::{AccountRecord, ExposeSecret, Index, SecretKey, SelectError};
+use broker_store::{AccountLock, AccountRecord, ExposeSecret, Index, SelectError};
 use serde_json::{Value, json};
 
 use crate::accounts::{self, from_unix, is_expiring, load_access, needs_login, refresh_locked};
@@ -19,7 +19,7 @@ pub(crate) fn resolve(index: &Index, selector: &str) -> Result<AccountRecord> {
     match index.resolve(selector) {
         Ok(rec) => Ok(rec.clone()),
         Err(e @ SelectError::Ambiguous { .. }) => Err(UsageError(e.to_string()).into()),
-        Err(e) => Err(accounts::NeedsLogin(format!("{e}; log in with `broker login ...`")).into()),
+        Err(e) => Err(accounts::NeedsLogin(e.to_string()).into()),
     }
 }
 
@@ -44,7 +44,7 @@ pub(crate) fn token(settings: &Settings, ui: &Ui, selector: &str) -> Result<()> 
         let http = http_client()?;
         let provider = providers::for_account(settings, &rec, &http).await?;
         let (_, access) =
-            refresh_locked(settings, provider.as_ref(), &http, &rec.id, false).await?;
+            refresh_locked(settings, ui, provider.as_ref(), &http, &rec.id, false).await?;
         anyhow::Ok(access)
     });
     let access = match refreshed {
@@ -89,7 +89,8 @@ pub(crate) fn refresh(settings: &Settings, ui: &Ui, selector: &str) -> Result<()
     let rec = runtime()?.block_on(async {
         let http = http_client()?;
         let provider = providers::for_account(settings, &rec, &http).await?;
-        let (rec, _) = refresh_locked(settings, provider.as_ref(), &http, &rec.id, true).await?;
+        let (rec, _) =
+            refresh_locked(settings, ui, provider.as_ref(), &http, &rec.id, true).await?;
         anyhow::Ok(rec)
     })?;
     ui.info(format!(
@@ -134,7 +135,12 @@ pub(crate) fn list(settings: &Settings, json: bool) -> Result<()> {
 }
 
 /// `broker status`: list plus a live identity check per account.
-pub(crate) fn status(settings: &Settings, selector: Option<&str>, json: bool) -> Result<()> {
+pub(crate) fn status(
+    settings: &Settings,
+    ui: &Ui,
+    selector: Option<&str>,
+    json: bool,
+) -> Result<()> {
     let index = Index::load(&settings.home)?;
     let records: Vec<AccountRecord> = match selector {
         Some(s) => vec![resolve(&index, s)?],
@@ -144,7 +150,7 @@ pub(crate) fn status(settings: &Settings, selector: Option<&str>, json: bool) ->
         let http = http_client()?;
         let mut out = Vec::new();
         for rec in &records {
-            out.push((rec.clone(), live_check(settings, rec, &http).await));
+            out.push((rec.clone(), live_check(settings, ui, rec, &http).await));
         }
         anyhow::Ok(out)
     })?;
@@ -188,10 +194,15 @@ pub(crate) fn status(settings: &Settings, selector: Option<&str>, json: bool) ->
 }
 
 /// Uses the stored token (refreshed first when due) to ask who it belongs to.
-async fn live_check(settings: &Settings, rec: &AccountRecord, http: &HttpClient) -> Result<String> {
+async fn live_check(
+    settings: &Settings,
+    ui: &Ui,
+    rec: &AccountRecord,
+    http: &HttpClient,
+) -> Result<String> {
     let provider = providers::for_account(settings, rec, http).await?;
     let access = if is_expiring(rec, SystemTime::now()) && rec.has_refresh_token {
-        refresh_locked(settings, provider.as_ref(), http, &rec.id, false)
+        refresh_locked(settings, ui, provider.as_ref(), http, &rec.id, false)
             .await?
             .1
     } else {
@@ -202,14 +213,14 @@ async fn live_check(settings: &Settings, rec: &AccountRecord, http: &HttpClient)
 }
 
 /// `broker whoami`.
-pub(crate) fn whoami(settings: &Settings, selector: &str, json: bool) -> Result<()> {
+pub(crate) fn whoami(settings: &Settings, ui: &Ui, selector: &str, json: bool) -> Result<()> {
     let index = Index::load(&settings.home)?;
     let rec = resolve(&index, selector)?;
     let identity = runtime()?.block_on(async {
         let http = http_client()?;
         let provider = providers::for_account(settings, &rec, &http).await?;
         let access = if is_expiring(&rec, SystemTime::now()) && rec.has_refresh_token {
-            refresh_locked(settings, provider.as_ref(), &http, &rec.id, false)
+            refresh_locked(settings, ui, provider.as_ref(), &http, &rec.id, false)
                 .await?
                 .1
         } else {
@@ -260,8 +271,8 @@ pub(crate) fn logout(
         });
         match outcome {
             Ok(()) => ui.info(format!("Revoked the tokens of {} at the provider.", rec.id)),
-            Err(e) if force => ui.warn(format!(
-                "the revocation failed ({e:#}); forgetting the account locally anyway (--force)"
+            Err(e) if force || confirm_forget(&rec.id, &e)? => ui.warn(format!(
+                "the revocation failed ({e:#}); forgetting the account locally anyway"
             )),
             Err(e) => {
                 return Err(e.context(format!(
@@ -271,13 +282,29 @@ pub(crate) fn logout(
             }
         }
     }
-    let store = accounts::store_for(settings, rec.store);
-    store.delete(&SecretKey::Access(rec.id.clone()))?;
-    store.delete(&SecretKey::Refresh(rec.id.clone()))?;
+    // Under the account's lock, so a refresh in flight cannot write the
+    // account back after we removed it.
+    let _lock = AccountLock::acquire(&settings.home, &rec.id, accounts::LOCK_WAIT)?;
+    accounts::forget_secrets(accounts::store_for(settings, rec.store).as_ref(), &rec.id);
     let id = rec.id.clone();
     accounts::update_index(settings, move |index| index.remove_account(&id))?;
     ui.info(format!("Logged out of {}.", rec.id));
     Ok(())
+}
+
+/// Asks a person at a terminal whether to forget an account whose
+/// revocation failed; without a terminal the answer is no (`--force` says
+/// yes in scripts).
+fn confirm_forget(id: &str, err: &anyhow::Error) -> Result<bool> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        return Ok(false);
+    }
+    eprintln!("The revocation of {id} failed: {err:#}");
+    runtime()?.block_on(crate::commands::flow::confirm(
+        "Forget the account locally anyway? [y/N] ",
+        false,
+    ))
 }
 
 /// One account as JSON: the shape `list`, `status` and `whoami` share. No

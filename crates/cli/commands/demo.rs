@@ -10,9 +10,9 @@ use broker_core::flow::{LoopbackListener, PendingAuthorization};
 use broker_core::{ClientSecret, Endpoint, Provider};
 use broker_pinterest::{ApiVersion, Pinterest, PinterestConfig};
 use broker_sandbox::{Sandbox, SandboxConfig};
-use broker_store::{ExposeSecret, SecretKey};
+use broker_store::ExposeSecret;
 
-use crate::accounts::{self, load_access, refresh_locked, save_login};
+use crate::accounts::{self, NewAccount, load_access, refresh_locked, save_login};
 use crate::commands::accounts::when;
 use crate::settings::Settings;
 use crate::ui::{Ui, mask, print_stdout};
@@ -38,6 +38,7 @@ pub(crate) fn demo(settings: &Settings, ui: &Ui) -> Result<()> {
             },
         );
         let http = http_client()?;
+        let store = accounts::open_write_store(settings, ui)?;
         let listener = LoopbackListener::bind("http://127.0.0.1:0/")?;
         sandbox.add_pinterest_redirect_uri(listener.redirect_uri());
         let scopes = ApiVersion::V5.default_scopes();
@@ -65,7 +66,14 @@ pub(crate) fn demo(settings: &Settings, ui: &Ui) -> Result<()> {
         ));
 
         let id = format!("{}/demo-{}", provider.id(), identity.username);
-        let rec = save_login(settings, ui, &provider, id.clone(), &identity, &tokens, Default::default())?;
+        let new = NewAccount {
+            id: id.clone(),
+            identity: &identity,
+            tokens: &tokens,
+            extra: Default::default(),
+            app_secret: None,
+        };
+        let rec = save_login(settings, store.as_ref(), &provider, new)?;
         let stored = load_access(settings, &rec)?;
         if stored.expose_secret() != tokens.access_token.secret() {
             bail!("the token read back from the store differs from the one stored");
@@ -77,7 +85,7 @@ pub(crate) fn demo(settings: &Settings, ui: &Ui) -> Result<()> {
             accounts::store_for(settings, rec.store).describe()
         ));
 
-        let (rec, refreshed) = refresh_locked(settings, &provider, &http, &rec.id, true).await?;
+        let (rec, refreshed) = refresh_locked(settings, ui, &provider, &http, &rec.id, true).await?;
         if refreshed.expose_secret() == tokens.access_token.secret() {
             bail!("the refresh returned the same access token");
         }
@@ -86,9 +94,7 @@ pub(crate) fn demo(settings: &Settings, ui: &Ui) -> Result<()> {
             mask(refreshed.expose_secret())
         ));
 
-        let store = accounts::store_for(settings, rec.store);
-        store.delete(&SecretKey::Access(rec.id.clone()))?;
-        store.delete(&SecretKey::Refresh(rec.id.clone()))?;
+        accounts::forget_secrets(accounts::store_for(settings, rec.store).as_ref(), &rec.id);
         accounts::update_index(settings, |index| index.remove_account(&id))?;
         ui.info("7. Removed the demo account again; the sandbox stops with this command");
         print_stdout(&format!(

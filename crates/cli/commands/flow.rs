@@ -2,7 +2,7 @@
 //! (loopback listener) or paste mode (a line on stdin), then the code
 //! exchange and the identity check.
 
-use std::io::IsTerminal;
+use std::io::{BufRead, IsTerminal, Read};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -80,6 +80,15 @@ pub(crate) async fn login(
     http: &HttpClient,
     ui: &Ui,
 ) -> Result<LoginResult> {
+    // Ctrl-C is caught for the whole login, exchange and prompts included,
+    // so it always ends the command at once with exit code 130.
+    tokio::select! {
+        result = login_inner(req, http, ui) => result,
+        _ = tokio::signal::ctrl_c() => Err(Interrupted.into()),
+    }
+}
+
+async fn login_inner(req: LoginRequest<'_>, http: &HttpClient, ui: &Ui) -> Result<LoginResult> {
     let (code, state_checked, pending) = match (&req.redirect, req.mode) {
         (Redirect::Loopback(template), Mode::Browser) => {
             // Bind first: a taken port fails before a browser opens.
@@ -103,10 +112,7 @@ pub(crate) async fn login(
                 ui.info(format!("  {}", pending.authorize_url()));
             }
             let spinner = ui.spinner("Waiting for the browser to come back (Ctrl-C to cancel)");
-            let code = tokio::select! {
-                code = pending.receive(listener, req.timeout) => code,
-                _ = tokio::signal::ctrl_c() => { spinner.finish_and_clear(); return Err(Interrupted.into()); }
-            };
+            let code = pending.receive(listener, req.timeout).await;
             spinner.finish_and_clear();
             (code?, true, pending)
         }
@@ -166,7 +172,7 @@ pub(crate) async fn login(
         // A bare code carries no state: show whose account this is before
         // anything is stored, and let a person say no.
         ui.info(format!("This code logs in as {}.", identity.username));
-        if std::io::stdin().is_terminal() && !confirm("Store this account? [Y/n] ")? {
+        if std::io::stdin().is_terminal() && !confirm("Store this account? [Y/n] ", true).await? {
             bail!("not stored, as you asked");
         }
     }
@@ -185,38 +191,52 @@ async fn paste_loop(
     } else {
         ui.info("Reading the code, or the address the browser ended on, from standard input.");
     }
-    let line = tokio::task::spawn_blocking(|| {
-        let mut line = String::new();
-        // One line, capped: more than 4 KiB is refused by the parser anyway.
-        std::io::stdin().read_line(&mut line).map(|_| line)
-    });
+    let line = read_line();
     let outcome = match listener {
         Some(listener) => tokio::select! {
             line = line => Err(line),
             code = pending.receive(listener, timeout) => Ok(code),
-            _ = tokio::signal::ctrl_c() => return Err(Interrupted.into()),
         },
-        None => tokio::select! {
-            line = line => Err(line),
-            _ = tokio::signal::ctrl_c() => return Err(Interrupted.into()),
-        },
+        None => Err(line.await),
     };
     match outcome {
         Ok(code) => Ok((code?, true)),
         Err(line) => {
-            let line = line
-                .context("reading standard input failed")?
-                .context("reading standard input failed")?;
-            let pasted = pending.accept_paste(&line)?;
+            let pasted = pending.accept_paste(&line?)?;
             Ok((pasted.code, pasted.state_checked))
         }
     }
 }
 
-fn confirm(question: &str) -> Result<bool> {
+/// One line from stdin, at most [`MAX_LINE`] bytes, read on a thread of its
+/// own: a blocked read must neither hold up Ctrl-C nor keep the process
+/// alive once the login has finished another way (a redirect through an SSH
+/// tunnel). The thread dies with the process.
+pub(crate) async fn read_line() -> Result<String> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let read = std::io::stdin()
+            .lock()
+            .take(MAX_LINE)
+            .read_line(&mut line)
+            .map(|_| line);
+        let _ = tx.send(read);
+    });
+    rx.await
+        .context("reading standard input failed")?
+        .context("reading standard input failed")
+}
+
+/// A line longer than this is refused by the paste parser anyway.
+const MAX_LINE: u64 = 8192;
+
+/// Asks a yes/no question on the terminal; Enter means `default`.
+pub(crate) async fn confirm(question: &str, default: bool) -> Result<bool> {
     eprint!("{question}");
-    let mut answer = String::new();
-    std::io::stdin().read_line(&mut answer)?;
-    let a = answer.trim().to_ascii_lowercase();
-    Ok(a.is_empty() || a == "y" || a == "yes")
+    let answer = read_line().await?.trim().to_ascii_lowercase();
+    Ok(match answer.as_str() {
+        "" => default,
+        a => a == "y" || a == "yes",
+    })
 }

@@ -8,10 +8,10 @@ use anyhow::{Context, Result, bail};
 use broker_core::{HttpClient, Provider};
 use broker_mastodon::{Instance, Mastodon};
 use broker_pinterest::{ApiVersion, Pinterest};
-use broker_store::{AppRecord, Index, SecretKey, SecretString};
+use broker_store::{AppRecord, Index, SecretKey, SecretStore, SecretString};
 
 use super::flow::{self, LoginRequest, Mode, Redirect};
-use crate::accounts::{self, save_login, unix};
+use crate::accounts::{self, NewAccount, save_login, unix};
 use crate::args::{ApiArg, CommonLogin, MastodonLogin, PinterestLogin};
 use crate::providers::{self, usage};
 use crate::settings::{Settings, UsageError};
@@ -43,7 +43,10 @@ pub(crate) fn pinterest(settings: &Settings, ui: &Ui, args: &PinterestLogin) -> 
         .or_else(|| settings.config.pinterest.redirect_uri.clone())
         .unwrap_or_else(|| broker_pinterest::DEFAULT_REDIRECT_URI.to_string());
     ui.detail(format!("using the Pinterest API at {}", config.api_base));
+    let app_secret = config.app_secret.clone();
+    let extra = BTreeMap::from([("app_id".to_string(), config.app_id.clone())]);
     let provider = Pinterest::new(version, config);
+    let store = accounts::open_write_store(settings, ui)?;
 
     runtime()?.block_on(async {
         let http = http_client()?;
@@ -75,7 +78,14 @@ pub(crate) fn pinterest(settings: &Settings, ui: &Ui, args: &PinterestLogin) -> 
             Some(u) => validate_user(u)?,
             None => result.identity.username.clone(),
         };
-        finish(settings, ui, &provider, result, &user, BTreeMap::new())
+        let new = NewAccount {
+            id: format!("{}/{user}", provider.id()),
+            identity: &result.identity,
+            tokens: &result.tokens,
+            extra,
+            app_secret: Some(&app_secret),
+        };
+        finish(settings, ui, store.as_ref(), &provider, new)
     })
 }
 
@@ -94,12 +104,11 @@ pub(crate) fn mastodon(settings: &Settings, ui: &Ui, args: &MastodonLogin) -> Re
             ));
         }
         let index = Index::load(&settings.home)?;
-        let mut provider = Mastodon::new(
-            instance.clone(),
-            info,
-            providers::load_registration(settings, &index, &instance)?,
-        );
-        provider = ensure_registration(settings, ui, &http, provider, &scopes, &index).await?;
+        let store = accounts::open_write_store(settings, ui)?;
+        let registration = providers::load_registration(settings, &index, &instance)?;
+        let provider = Mastodon::new(instance.clone(), info, registration);
+        let provider =
+            ensure_registration(settings, ui, &http, store.as_ref(), provider, &scopes, &index).await?;
 
         // A second account on the same instance needs the login form, not
         // the browser's current session.
@@ -144,7 +153,14 @@ pub(crate) fn mastodon(settings: &Settings, ui: &Ui, args: &MastodonLogin) -> Re
             None => result.identity.username.clone(),
         };
         let user = broker_mastodon::account_user(&name, &instance);
-        finish(settings, ui, &provider, result, &user, extra)
+        let new = NewAccount {
+            id: format!("{}/{user}", provider.id()),
+            identity: &result.identity,
+            tokens: &result.tokens,
+            extra,
+            app_secret: None,
+        };
+        finish(settings, ui, store.as_ref(), &provider, new)
     })
 }
 
@@ -155,12 +171,18 @@ async fn ensure_registration(
     settings: &Settings,
     ui: &Ui,
     http: &HttpClient,
+    store: &dyn SecretStore,
     provider: Mastodon,
     scopes: &[String],
     index: &Index,
 ) -> Result<Mastodon> {
     let key = provider.instance_ref().key();
-    let existing = index.app(&key).cloned();
+    // An index entry whose secret is gone (a wiped keyring) is no
+    // registration at all: register again.
+    let existing = index
+        .app(&key)
+        .cloned()
+        .filter(|_| provider.registration().is_some());
     let mut wanted: Vec<String> = scopes.to_vec();
     let redirect_uris = broker_mastodon::registration_redirect_uris();
     if let Some(app) = &existing {
@@ -214,16 +236,6 @@ async fn ensure_registration(
                 provider.instance_ref().host
             )
         })?;
-    settings.home.ensure()?;
-    let (store, warning) = broker_store::open_for_write(
-        settings.store,
-        &settings.home,
-        &settings.keyring_service,
-        settings.keyring_timeout,
-    )?;
-    if let Some(w) = warning {
-        ui.warn(w);
-    }
     store.set(
         &SecretKey::ClientSecret(key.clone()),
         &SecretString::from(registration.client_secret.secret().to_string()),
@@ -262,21 +274,11 @@ fn scopes_or(common: &CommonLogin, default: Vec<String>) -> Vec<String> {
 fn finish(
     settings: &Settings,
     ui: &Ui,
+    store: &dyn SecretStore,
     provider: &dyn Provider,
-    result: flow::LoginResult,
-    user: &str,
-    extra: BTreeMap<String, String>,
+    new: NewAccount<'_>,
 ) -> Result<()> {
-    let id = format!("{}/{}", provider.id(), user);
-    let rec = save_login(
-        settings,
-        ui,
-        provider,
-        id,
-        &result.identity,
-        &result.tokens,
-        extra,
-    )?;
+    let rec = save_login(settings, store, provider, new)?;
     let scopes = if rec.scopes.is_empty() {
         "none reported".to_string()
     } else {

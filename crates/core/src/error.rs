@@ -226,8 +226,11 @@ impl ProviderError {
                     .or_else(|| map.get("data").and_then(text));
             }
         }
-        err.description = err.description.map(|d| clean_text(&d, 300));
-        err.code = err.code.map(|c| clean_text(&c, 80));
+        // Only control characters go here; the length is bounded when the
+        // error is shown, after `scrub`, so a secret is never cut in half
+        // before it could be recognised.
+        err.description = err.description.map(|d| clean_text(&d, usize::MAX));
+        err.code = err.code.map(|c| clean_text(&c, usize::MAX));
         err
     }
 
@@ -236,7 +239,12 @@ impl ProviderError {
         for field in [&mut self.code, &mut self.description] {
             if let Some(text) = field.as_mut() {
                 for secret in secrets.iter().filter(|s| s.len() >= 4) {
-                    *text = text.replace(secret, "[redacted]");
+                    // As sent, and as a server might echo a form value.
+                    let encoded: String =
+                        url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+                    *text = text
+                        .replace(secret, "[redacted]")
+                        .replace(&encoded, "[redacted]");
                 }
             }
         }
@@ -290,11 +298,11 @@ impl fmt::Display for ProviderError {
             self.status
         )?;
         if let Some(code) = &self.code {
-            write!(f, ", {code}")?;
+            write!(f, ", {}", clean_text(code, 80))?;
         }
         f.write_str(")")?;
         if let Some(d) = &self.description {
-            write!(f, ": {d}")?;
+            write!(f, ": {}", clean_text(d, 300))?;
         }
         if let Some(rid) = &self.request_id {
             write!(f, " [request id {rid}]")?;
@@ -435,6 +443,26 @@ mod tests {
         let shown = e.to_string();
         assert!(!shown.contains("SECRETVALUE"), "{shown}");
         assert!(!shown.contains('\u{1b}'), "{shown}");
+    }
+
+    #[test]
+    fn a_long_description_is_scrubbed_before_it_is_shortened() {
+        let secret = "S".repeat(40);
+        let body = format!(
+            r#"{{"error":"invalid_grant","error_description":"{}{secret}"}}"#,
+            "x".repeat(280)
+        );
+        let e = ProviderError::from_body("x", Operation::Refresh, 400, body.as_bytes())
+            .scrub(&[&secret]);
+        assert!(!e.to_string().contains("SSSS"), "{e}");
+        let encoded = ProviderError::from_body(
+            "x",
+            Operation::Refresh,
+            400,
+            br#"{"error":"invalid_grant","error_description":"got a%2Bb%2Fc%3D%3D"}"#,
+        )
+        .scrub(&["a+b/c=="]);
+        assert!(!encoded.to_string().contains("a%2Bb"), "{encoded}");
     }
 
     #[test]

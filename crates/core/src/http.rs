@@ -195,7 +195,6 @@ impl<'a> FormRequest<'a> {
 }
 
 /// A provider's answer, body read in full (up to 1 MiB).
-#[derive(Debug)]
 pub struct Response {
     /// HTTP status.
     pub status: u16,
@@ -203,6 +202,16 @@ pub struct Response {
     pub headers: HeaderMap,
     /// The body.
     pub body: Vec<u8>,
+}
+
+/// The body may be a token response: `Debug` shows only its size.
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("body_len", &self.body.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Response {
@@ -525,6 +534,31 @@ mod tests {
         let err = http.send(&token_request(&url)).await.unwrap_err();
         assert!(matches!(err, Error::Network { .. }), "{err:?}");
         assert_eq!(err.class(), crate::ErrorClass::Unavailable);
+    }
+
+    #[tokio::test]
+    async fn a_connection_dropped_after_the_request_is_not_retried() {
+        // The server reads the whole request (the code may now be spent),
+        // then hangs up without answering.
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        tokio::spawn(async move {
+            loop {
+                let (mut sock, _) = listener.accept().await.unwrap();
+                counter.fetch_add(1, Ordering::SeqCst);
+                let mut buf = vec![0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                drop(sock);
+            }
+        });
+        let url = Endpoint::parse("t", &format!("http://{addr}/token")).unwrap();
+        let http = HttpClient::new(fast()).unwrap();
+        let err = http.send(&token_request(&url)).await.unwrap_err();
+        assert!(matches!(err, Error::Network { .. }), "{err:?}");
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
     }
 
     #[test]

@@ -67,16 +67,29 @@ impl TokenSet {
             None | Some(Value::Null) => None,
             Some(_) => return Err(protocol("the refresh_token is not a string")),
         };
-        let expires_at = seconds(map.get("expires_in"))
+        let after = |secs: u64| now.checked_add(Duration::from_secs(secs));
+        let expires_at = match seconds(map.get("expires_in"))
             .map_err(|_| protocol("expires_in is not a number"))?
-            .map(|s| now + Duration::from_secs(s));
+        {
+            Some(s) => Some(after(s).ok_or_else(|| protocol("expires_in is out of range"))?),
+            None => None,
+        };
         let refresh_expires_at = match seconds(map.get("refresh_token_expires_at"))
             .map_err(|_| protocol("refresh_token_expires_at is not a number"))?
         {
-            Some(at) => Some(SystemTime::UNIX_EPOCH + Duration::from_secs(at)),
-            None => seconds(map.get("refresh_token_expires_in"))
+            Some(at) => Some(
+                SystemTime::UNIX_EPOCH
+                    .checked_add(Duration::from_secs(at))
+                    .ok_or_else(|| protocol("refresh_token_expires_at is out of range"))?,
+            ),
+            None => match seconds(map.get("refresh_token_expires_in"))
                 .map_err(|_| protocol("refresh_token_expires_in is not a number"))?
-                .map(|s| now + Duration::from_secs(s)),
+            {
+                Some(s) => Some(
+                    after(s).ok_or_else(|| protocol("refresh_token_expires_in is out of range"))?,
+                ),
+                None => None,
+            },
         };
         let scopes = match map.get("scope") {
             Some(Value::String(s)) => parse_scopes(s),
@@ -167,6 +180,10 @@ mod tests {
             (br#"{"access_token":"a","expires_in":"soon"}"#, false),
             (br#"{"access_token": "tru"#, false),
             (br#"[]"#, false),
+            (
+                br#"{"access_token":"a","expires_in":18446744073709551615}"#,
+                false,
+            ),
         ];
         for (body, ok) in cases {
             let got = TokenSet::from_json("token", body, now());

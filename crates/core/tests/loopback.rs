@@ -175,3 +175,16 @@ async fn a_fixed_port_can_be_used_again_right_after_a_login() {
     let again = LoopbackListener::bind(&format!("http://127.0.0.1:{port}/callback")).unwrap();
     assert_eq!(again.local_addrs()[0].port(), port);
 }
+
+#[test]
+fn localhost_fails_when_another_program_holds_the_ipv6_port() {
+    // Another program listens on [::1]:PORT; a browser trying ::1 first
+    // would hand it the code.
+    let Ok(squatter) = std::net::TcpListener::bind("[::1]:0") else {
+        eprintln!("skipped: no IPv6 loopback here");
+        return;
+    };
+    let port = squatter.local_addr().unwrap().port();
+    let err = LoopbackListener::bind(&format!("http://localhost:{port}/")).unwrap_err();
+    assert!(err.to_string().contains("another program"), "{err}");
+}

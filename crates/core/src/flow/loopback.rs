@@ -82,9 +82,13 @@ impl LoopbackListener {
             .port();
         let mut listeners = vec![first];
         if also_v6 {
-            // Best effort: a machine without IPv6 still has 127.0.0.1.
-            if let Ok(v6) = bind_exclusive(SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), port)) {
-                listeners.push(v6);
+            // A machine without IPv6 still has 127.0.0.1. But a port taken
+            // on [::1] is another program waiting for our browser there
+            // (browsers may try ::1 first): fail before any browser opens.
+            match bind_exclusive(SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), port)) {
+                Ok(v6) => listeners.push(v6),
+                Err(e @ Error::Listener { .. }) if is_addr_in_use(&e) => return Err(e),
+                Err(_) => {}
             }
         }
         let _ = url.set_port(Some(port));
@@ -329,6 +333,10 @@ fn bind_exclusive(addr: SocketAddr) -> Result<std::net::TcpListener, Error> {
     socket.listen(16).map_err(err)?;
     socket.set_nonblocking(true).map_err(err)?;
     Ok(socket.into())
+}
+
+fn is_addr_in_use(e: &Error) -> bool {
+    matches!(e, Error::Listener { source, .. } if source.kind() == std::io::ErrorKind::AddrInUse)
 }
 
 fn listener_error(ip: IpAddr, port: u16, source: std::io::Error) -> Error {

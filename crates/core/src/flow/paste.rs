@@ -21,8 +21,9 @@ pub struct PastedCode {
     pub state_checked: bool,
 }
 
-/// The parameters of a redirect, each at most once.
-#[derive(Debug, Default)]
+/// The parameters of a redirect, each at most once. No `Debug`: the code
+/// and state are secrets.
+#[derive(Default)]
 pub(crate) struct CallbackParams {
     pub(crate) code: Option<String>,
     pub(crate) state: Option<String>,
