@@ -57,6 +57,21 @@ fn client_credentials_get_an_app_token_without_a_browser() {
 }
 
 #[test]
+fn an_expiring_app_only_token_is_renewed_by_the_same_grant() {
+    let env = Env::new();
+    env.sandbox.set_lifetimes(broker_sandbox::Lifetimes {
+        access: std::time::Duration::from_secs(60),
+        ..Default::default()
+    });
+    assert_success(&env.run(&["login", "pinterest", "--client-credentials"]));
+    let first = stdout(&env.run(&["token", "pinterest"]));
+    assert_eq!(env.sandbox.count_grant("client_credentials"), 2);
+    assert!(env.sandbox.is_valid_access_token(first.trim()));
+    assert_success(&env.run(&["refresh", "pinterest"]));
+    assert_eq!(env.sandbox.count_grant("client_credentials"), 3);
+}
+
+#[test]
 fn an_unknown_scope_is_named_before_anything_happens() {
     let env = Env::new();
     let out = env.run(&[

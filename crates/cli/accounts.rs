@@ -271,10 +271,13 @@ pub(crate) async fn refresh_locked(
         return Ok((rec, access));
     }
     let current = load_tokens(settings, &rec)?;
-    let Some(refresh_token) = current.refresh_token.clone() else {
-        return Err(needs_login(&rec, "it has no refresh token"));
+    let renewal = match current.refresh_token.clone() {
+        Some(refresh_token) => provider.refresh(http, &refresh_token).await,
+        // An app-only token is renewed by asking again; no person needed.
+        None if is_app_only(&rec) => provider.client_credentials(http, &rec.scopes).await,
+        None => return Err(needs_login(&rec, "it has no refresh token")),
     };
-    let fresh = provider.refresh(http, &refresh_token).await.map_err(|e| {
+    let fresh = renewal.map_err(|e| {
         let needs = e.class() == broker_core::ErrorClass::NeedsLogin;
         let err = anyhow::Error::new(e);
         if needs {
@@ -333,10 +336,32 @@ pub(crate) async fn refresh_locked(
     Ok((updated, secret(fresh.access_token.secret())))
 }
 
+/// Whether the account holds an app-only (client-credentials) token, which
+/// is renewed by the same grant rather than a refresh token.
+pub(crate) fn is_app_only(rec: &AccountRecord) -> bool {
+    rec.extra
+        .get("grant")
+        .is_some_and(|g| g == "client_credentials")
+}
+
+/// Whether broker can get a new access token without a person: with a
+/// refresh token, or by the client-credentials grant.
+pub(crate) fn can_renew(rec: &AccountRecord) -> bool {
+    rec.has_refresh_token || is_app_only(rec)
+}
+
 /// The command that logs this account in again.
 pub(crate) fn login_command(rec: &AccountRecord) -> String {
     match rec.provider.as_str() {
         "pinterest-v3" => "broker login pinterest --api v3".to_string(),
+        "pinterest"
+            if rec
+                .extra
+                .get("grant")
+                .is_some_and(|g| g == "client_credentials") =>
+        {
+            "broker login pinterest --client-credentials".to_string()
+        }
         "mastodon" => {
             let host = url::Url::parse(&rec.instance)
                 .ok()

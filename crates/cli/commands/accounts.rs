@@ -34,7 +34,7 @@ pub(crate) fn token(settings: &Settings, ui: &Ui, selector: &str) -> Result<()> 
         print_stdout(access.expose_secret())?;
         return Ok(());
     }
-    if !rec.has_refresh_token {
+    if !accounts::can_renew(&rec) {
         return Err(needs_login(
             &rec,
             "its access token has expired and there is no refresh token",
@@ -80,7 +80,7 @@ const STILL_USABLE: std::time::Duration = std::time::Duration::from_secs(30);
 pub(crate) fn refresh(settings: &Settings, ui: &Ui, selector: &str) -> Result<()> {
     let index = Index::load(&settings.home)?;
     let rec = resolve(&index, selector)?;
-    if !rec.has_refresh_token {
+    if !accounts::can_renew(&rec) {
         bail!(UsageError(format!(
             "{} has no refresh token (the provider does not issue them); `broker token {}` keeps working until the token is revoked",
             rec.id, rec.id
@@ -154,7 +154,6 @@ pub(crate) fn status(
         }
         anyhow::Ok(out)
     })?;
-    let all_ok = results.iter().all(|(_, r)| r.is_ok());
     if json {
         let accounts: Vec<Value> = results
             .iter()
@@ -187,10 +186,15 @@ pub(crate) fn status(
             print_stdout(&line)?;
         }
     }
-    if !all_ok && !json {
-        bail!("some accounts failed their live check");
+    // Scripts read `--json`; without it the exit code says what the first
+    // failure was (needs login, unavailable, ...).
+    match results
+        .into_iter()
+        .find_map(|(rec, r)| r.err().map(|e| (rec, e)))
+    {
+        Some((rec, e)) if !json => Err(e.context(format!("the live check of {} failed", rec.id))),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Uses the stored token (refreshed first when due) to ask who it belongs to.
@@ -201,7 +205,7 @@ async fn live_check(
     http: &HttpClient,
 ) -> Result<String> {
     let provider = providers::for_account(settings, rec, http).await?;
-    let access = if is_expiring(rec, SystemTime::now()) && rec.has_refresh_token {
+    let access = if is_expiring(rec, SystemTime::now()) && accounts::can_renew(rec) {
         refresh_locked(settings, ui, provider.as_ref(), http, &rec.id, false)
             .await?
             .1
@@ -219,7 +223,7 @@ pub(crate) fn whoami(settings: &Settings, ui: &Ui, selector: &str, json: bool) -
     let identity = runtime()?.block_on(async {
         let http = http_client()?;
         let provider = providers::for_account(settings, &rec, &http).await?;
-        let access = if is_expiring(&rec, SystemTime::now()) && rec.has_refresh_token {
+        let access = if is_expiring(&rec, SystemTime::now()) && accounts::can_renew(&rec) {
             refresh_locked(settings, ui, provider.as_ref(), &http, &rec.id, false)
                 .await?
                 .1

@@ -171,7 +171,11 @@ async fn login_inner(req: LoginRequest<'_>, http: &HttpClient, ui: &Ui) -> Resul
     if !state_checked {
         // A bare code carries no state: show whose account this is before
         // anything is stored, and let a person say no.
-        ui.info(format!("This code logs in as {}.", identity.username));
+        ui.info(format!(
+            "This code logs in as {} on {}.",
+            identity.username,
+            req.provider.display_name()
+        ));
         if std::io::stdin().is_terminal() && !confirm("Store this account? [Y/n] ", true).await? {
             bail!("not stored, as you asked");
         }

@@ -44,7 +44,11 @@ pub(crate) fn pinterest(settings: &Settings, ui: &Ui, args: &PinterestLogin) -> 
         .unwrap_or_else(|| broker_pinterest::DEFAULT_REDIRECT_URI.to_string());
     ui.detail(format!("using the Pinterest API at {}", config.api_base));
     let app_secret = config.app_secret.clone();
-    let extra = BTreeMap::from([("app_id".to_string(), config.app_id.clone())]);
+    let mut extra = BTreeMap::from([("app_id".to_string(), config.app_id.clone())]);
+    if args.client_credentials {
+        // An app-only token is renewed by the same grant, not a browser login.
+        extra.insert("grant".to_string(), "client_credentials".to_string());
+    }
     let provider = Pinterest::new(version, config);
     let store = accounts::open_write_store(settings, ui)?;
 

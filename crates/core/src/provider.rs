@@ -118,6 +118,20 @@ pub trait Provider: Send + Sync {
         )))
     }
 
+    /// Gets an app-only token with the client-credentials grant, where the
+    /// provider offers one; it is also how such a token is renewed, since
+    /// it comes without a refresh token.
+    async fn client_credentials(
+        &self,
+        _http: &HttpClient,
+        _scopes: &[String],
+    ) -> Result<TokenSet, Error> {
+        Err(Error::Unsupported(format!(
+            "{} does not offer app-only tokens to this app",
+            self.display_name()
+        )))
+    }
+
     /// Asks the provider who the token belongs to.
     async fn identity(&self, http: &HttpClient, token: &AccessToken) -> Result<Identity, Error>;
 

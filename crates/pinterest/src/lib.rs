@@ -249,6 +249,14 @@ impl Provider for Pinterest {
         }
     }
 
+    async fn client_credentials(
+        &self,
+        http: &HttpClient,
+        scopes: &[String],
+    ) -> Result<TokenSet, Error> {
+        Pinterest::client_credentials(self, http, scopes).await
+    }
+
     async fn identity(&self, http: &HttpClient, token: &AccessToken) -> Result<Identity, Error> {
         match self.version {
             ApiVersion::V5 => v5::identity(&self.config, http, token).await,
