@@ -2,7 +2,7 @@
 //! middle of a refresh.
 
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use broker_sandbox::{Fault, FaultTarget, Lifetimes};
 
@@ -59,24 +59,7 @@ fn a_process_killed_while_refreshing_leaves_a_usable_account() {
     let env = Env::new();
     logged_in_and_due(&env);
     // The provider sits on the refresh request without processing it.
-    env.sandbox.inject(FaultTarget::Token, Fault::Hold, 1);
-    let mut child = env
-        .broker()
-        .args(["token", "pinterest"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while env.sandbox.count_grant("refresh_token") == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the refresh never reached the provider"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.kill().unwrap(); // SIGKILL: no cleanup runs
-    child.wait().unwrap();
+    env.kill_during_refresh("pinterest", Fault::Hold);
 
     let out = env.run(&["token", "pinterest"]);
     assert_success(&out);
@@ -122,26 +105,7 @@ fn a_refresh_answer_that_never_arrives_ends_in_a_clear_request_to_log_in() {
     // the process: the one window no client can close (see accounts.rs).
     let env = Env::new();
     logged_in_and_due(&env);
-    env.sandbox
-        .inject(FaultTarget::Token, Fault::ProcessThenHold, 1);
-    let mut child = env
-        .broker()
-        .args(["token", "pinterest"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while env.sandbox.count_grant("refresh_token") == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the refresh never reached the provider"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(100));
-    child.kill().unwrap();
-    child.wait().unwrap();
+    env.kill_during_refresh("pinterest", Fault::ProcessThenHold);
 
     let out = env.run(&["token", "pinterest"]);
     assert_exit(&out, 3);

@@ -1,8 +1,6 @@
 //! Mastodon through the `broker` binary: one sandbox plays one instance.
 
-use std::os::unix::fs::PermissionsExt;
-use std::process::{Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
 
 use broker_sandbox::{MastodonMode, SandboxConfig};
 
@@ -12,41 +10,6 @@ use crate::util::*;
 fn instance(env: &Env) -> String {
     let base = env.sandbox.base_url();
     format!("{}:{}", base.host_str().unwrap(), base.port().unwrap())
-}
-
-/// A browser-mode login: the fake browser hands the URL over, the test
-/// approves and follows the redirect to broker's listener.
-fn login_browser(env: &mut Env, args: &[&str]) -> (Output, String) {
-    let urls = env.dir.path().join(format!("opened-{}", random_suffix()));
-    let script = env.dir.path().join(format!("browser-{}", random_suffix()));
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", urls.display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    env.set_env("BROWSER", script.to_str().unwrap());
-    let child = env
-        .broker()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let url = loop {
-        if let Some(line) = read(&urls).lines().next() {
-            break line.to_string();
-        }
-        if Instant::now() > deadline {
-            let out = child.wait_with_output().unwrap();
-            panic!("no browser opened:\n{}", stderr(&out));
-        }
-        std::thread::sleep(Duration::from_millis(30));
-    };
-    let location = env.approve(&url);
-    assert_eq!(env.visit(&location), 200, "{location}");
-    (child.wait_with_output().unwrap(), url)
 }
 
 /// Out-of-band: the instance shows the code on a page; the user pastes it.
@@ -84,7 +47,7 @@ fn accounts(env: &Env) -> Vec<String> {
 fn browser_login_with_pkce_registers_once_and_reuses_the_app() {
     let mut env = Env::new();
     let host = instance(&env);
-    let (out, url) = login_browser(&mut env, &["login", "mastodon", "--instance", &host]);
+    let (out, url) = env.login_browser(&["login", "mastodon", "--instance", &host]);
     assert_success(&out);
     assert!(url.contains("code_challenge_method=S256"), "{url}");
     assert!(
@@ -116,15 +79,12 @@ fn browser_login_with_pkce_registers_once_and_reuses_the_app() {
     // A second account on the same instance: same registration, and the
     // login form is forced so the browser's session does not pick the first.
     env.sandbox.set_mastodon_user("bob");
-    let (out, url) = login_browser(
-        &mut env,
-        &[
-            "login",
-            "mastodon",
-            "--instance",
-            &format!("http://{host}/"),
-        ],
-    );
+    let (out, url) = env.login_browser(&[
+        "login",
+        "mastodon",
+        "--instance",
+        &format!("http://{host}/"),
+    ]);
     assert_success(&out);
     assert!(url.contains("force_login=true"), "{url}");
     assert_eq!(

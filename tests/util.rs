@@ -345,3 +345,76 @@ pub(crate) fn assert_nothing_sent_is_shown(sandbox: &Sandbox, outputs: &[String]
         }
     }
 }
+
+/// Writes an executable script into the test's folder.
+pub(crate) fn script(env: &Env, name: &str, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = env.dir.path().join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+impl Env {
+    /// A browser-mode login: `BROWSER` is a script that hands the URL to
+    /// this test, which plays the person: approve, then follow the redirect
+    /// to broker's listener. Returns broker's output and the opened URL.
+    pub(crate) fn login_browser(&mut self, args: &[&str]) -> (Output, String) {
+        let urls = self.dir.path().join(format!("opened-{}", random_suffix()));
+        let browser = script(
+            self,
+            &format!("browser-{}", random_suffix()),
+            &format!("printf '%s\\n' \"$1\" >> '{}'", urls.display()),
+        );
+        self.set_env("BROWSER", browser.to_str().unwrap());
+        let child = self
+            .broker()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let url = loop {
+            if let Some(line) = read(&urls).lines().next() {
+                break line.to_string();
+            }
+            if Instant::now() > deadline {
+                let out = child.wait_with_output().unwrap();
+                panic!("the browser was never opened:\n{}", stderr(&out));
+            }
+            std::thread::sleep(Duration::from_millis(30));
+        };
+        let location = self.approve(&url);
+        assert_eq!(self.visit(&location), 200, "{location}");
+        (child.wait_with_output().unwrap(), url)
+    }
+
+    /// Runs `broker token ACCOUNT` with `fault` on the provider's token
+    /// endpoint and kills it (SIGKILL, no cleanup) once its refresh request
+    /// has reached the provider.
+    pub(crate) fn kill_during_refresh(&self, account: &str, fault: broker_sandbox::Fault) {
+        self.sandbox
+            .inject(broker_sandbox::FaultTarget::Token, fault, 1);
+        let before = self.sandbox.count_grant("refresh_token");
+        let mut child = self
+            .broker()
+            .args(["token", account])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.sandbox.count_grant("refresh_token") == before {
+            assert!(
+                Instant::now() < deadline,
+                "the refresh never reached the provider"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Let the provider process it, where the fault says it does.
+        std::thread::sleep(Duration::from_millis(100));
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}

@@ -41,15 +41,28 @@ impl TokenSet {
     /// numeric string. Also reads the `refresh_token_expires_in` and
     /// `refresh_token_expires_at` extensions. `what` names the call in errors.
     pub fn from_json(what: &str, body: &[u8], now: SystemTime) -> Result<TokenSet, Error> {
+        let value: Value = serde_json::from_slice(body).map_err(|_| Error::Protocol {
+            what: what.to_string(),
+            detail: "the token response is not JSON".to_string(),
+        })?;
+        let map = value.as_object().ok_or_else(|| Error::Protocol {
+            what: what.to_string(),
+            detail: "the token response is not a JSON object".to_string(),
+        })?;
+        TokenSet::from_object(what, map, now)
+    }
+
+    /// Like [`from_json`](Self::from_json), for an answer already parsed
+    /// (and reshaped by a provider whose answer nests its fields).
+    pub fn from_object(
+        what: &str,
+        map: &serde_json::Map<String, Value>,
+        now: SystemTime,
+    ) -> Result<TokenSet, Error> {
         let protocol = |detail: &str| Error::Protocol {
             what: what.to_string(),
             detail: detail.to_string(),
         };
-        let value: Value =
-            serde_json::from_slice(body).map_err(|_| protocol("the token response is not JSON"))?;
-        let map = value
-            .as_object()
-            .ok_or_else(|| protocol("the token response is not a JSON object"))?;
         if map.contains_key("error") {
             return Err(protocol("the token response carries an error"));
         }

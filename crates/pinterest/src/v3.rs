@@ -169,9 +169,7 @@ fn token_from_json(body: &[u8], now: SystemTime) -> Result<TokenSet, Error> {
     if let Some(r) = refresh {
         flat.insert("refresh_token".to_string(), r.clone());
     }
-    let flat = serde_json::to_vec(&Value::Object(flat))
-        .map_err(|_| protocol("the token response could not be read"))?;
-    TokenSet::from_json(TOKEN_CALL, &flat, now)
+    TokenSet::from_object(TOKEN_CALL, &flat, now)
 }
 
 fn identity_from_json(body: &[u8]) -> Result<Identity, Error> {
