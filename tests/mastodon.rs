@@ -362,3 +362,28 @@ fn no_secret_reaches_any_output_even_at_full_verbosity() {
     }
     assert_nothing_sent_is_shown(&env.sandbox, &outputs);
 }
+
+#[test]
+fn every_way_of_writing_the_instance_reaches_the_same_registration() {
+    let env = Env::new();
+    let host = instance(&env);
+    for form in [
+        host.clone(),
+        format!("http://{host}/"),
+        format!("@sandbox_tooter@{host}"),
+        format!("HTTP://{host}"),
+    ] {
+        let out = login_oob(
+            &env,
+            &["login", "mastodon", "--instance", &form, "--no-browser"],
+        );
+        assert_success(&out);
+        assert!(
+            stderr(&out).contains(&format!("Logged in as mastodon/sandbox_tooter@{host}")),
+            "{form}: {}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(env.sandbox.count("POST", "/api/v1/apps"), 1);
+    assert_eq!(accounts(&env).len(), 1);
+}

@@ -203,3 +203,30 @@ fn no_secret_reaches_any_output_even_at_full_verbosity() {
     }
     assert_nothing_sent_is_shown(&env.sandbox, &outputs);
 }
+
+#[test]
+fn v3_browser_login_and_every_request_names_broker() {
+    let mut env = Env::new();
+    let (out, url) = env.login_browser(&["login", "pinterest", "--api", "v3"]);
+    assert_success(&out);
+    assert!(
+        url.contains("refreshable=true") && url.contains("read_users"),
+        "{url}"
+    );
+    assert!(
+        stderr(&out).contains("Logged in as pinterest-v3/sandbox_pinner"),
+        "{}",
+        stderr(&out)
+    );
+    // Every request broker itself sent carries its User-Agent (the test's
+    // own "browser" requests are the authorize page).
+    for r in env
+        .sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.path != "/oauth/")
+    {
+        let ua = r.header("user-agent").unwrap_or_default();
+        assert!(ua.starts_with("broker/"), "{} {}: {ua}", r.method, r.path);
+    }
+}
