@@ -1,11 +1,23 @@
 //! The OS keyring for real: gnome-keyring over D-Bus in CI, written by one
 //! `broker` process and read by another.
 
+use std::process::Command;
+use std::sync::Mutex;
+
 use crate::util::*;
+
+/// The keyring tests share one Secret Service, and one of them locks and
+/// restarts it: they take turns.
+static KEYRING: Mutex<()> = Mutex::new(());
+
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    KEYRING.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 #[test]
 fn a_token_written_by_one_process_is_read_by_another_from_the_keyring() {
     let Some(bus) = session_bus() else { return };
+    let _turn = turn();
     let mut env = Env::new();
     env.use_keyring(&bus, "keyring");
     env.login_pinterest();
@@ -33,6 +45,7 @@ fn a_token_written_by_one_process_is_read_by_another_from_the_keyring() {
 #[test]
 fn auto_uses_the_keyring_when_it_answers_without_a_warning() {
     let Some(bus) = session_bus() else { return };
+    let _turn = turn();
     let mut env = Env::new();
     env.use_keyring(&bus, "auto");
     let out = env.login_paste(&["login", "pinterest", "--no-browser"], |l| l.to_string());
@@ -55,3 +68,63 @@ fn a_keyring_that_is_not_there_fails_the_login_before_the_user_consents() {
     assert!(!stderr(&out).contains("Open this URL"), "{}", stderr(&out));
     assert!(env.sandbox.requests().is_empty());
 }
+
+#[test]
+fn a_locked_keyring_is_a_clear_error_and_loses_nothing() {
+    let Some(bus) = session_bus() else { return };
+    let _turn = turn();
+    let mut env = Env::new();
+    env.use_keyring(&bus, "keyring");
+    env.login_pinterest();
+    let before = stdout(&env.run(&["token", "pinterest"]));
+
+    // Lock the collection, as a screen lock or a timeout would.
+    let locked = Command::new("gdbus")
+        .args(["call", "--session", "--dest", "org.freedesktop.secrets"])
+        .args(["--object-path", "/org/freedesktop/secrets"])
+        .args(["--method", "org.freedesktop.Secret.Service.Lock"])
+        .arg("['/org/freedesktop/secrets/collection/login']")
+        .output()
+        .expect("gdbus (libglib2.0-bin) runs");
+    assert!(
+        locked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&locked.stderr)
+    );
+    let out = env.run(&["token", "pinterest"]);
+    assert_exit(&out, 1);
+    assert!(stdout(&out).is_empty());
+    assert!(stderr(&out).contains("unlock it"), "{}", stderr(&out));
+
+    // Unlocked again (the daemon restarted with the password), the same
+    // token comes back: nothing was lost or rewritten.
+    let mut unlock = Command::new("gnome-keyring-daemon")
+        .args(["--unlock", "--replace", "--components=secrets"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    unlock
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(KEYRING_PASSWORD.as_bytes())
+        .unwrap();
+    assert!(unlock.wait().unwrap().success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let after = loop {
+        let out = env.run(&["token", "pinterest"]);
+        if out.status.success() || std::time::Instant::now() > deadline {
+            break out;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_success(&after);
+    assert_eq!(stdout(&after), before);
+    assert_success(&env.run(&["logout", "pinterest"]));
+}
+
+/// The password `.ci/run` unlocks the login collection with.
+const KEYRING_PASSWORD: &str = "ci-keyring-password";
