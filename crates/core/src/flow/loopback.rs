@@ -1,4 +1,4 @@
-//! The loopback listener: a tiny web server on 127.0.0.1 (and [::1]) that
+//! The loopback listener: a tiny web server on 127.0.0.1 (and `[::1]`) that
 //! waits for the browser to come back with a code (RFC 8252 §7.3).
 //!
 //! It is deliberately unforgiving. It binds loopback addresses only, without
@@ -46,7 +46,7 @@ impl LoopbackListener {
     /// `http://127.0.0.1`, `http://[::1]` or `http://localhost`. Port 0
     /// picks a free port; [`redirect_uri`](Self::redirect_uri) then tells
     /// which. `localhost` binds 127.0.0.1 and, when the machine has IPv6,
-    /// [::1] on the same port, since browsers may try either.
+    /// `[::1]` on the same port, since browsers may try either.
     pub fn bind(redirect_uri: &str) -> Result<LoopbackListener, Error> {
         let refuse = |reason: &str| Error::InvalidUrl {
             what: "redirect".into(),
