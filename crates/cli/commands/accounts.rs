@@ -49,12 +49,13 @@ pub(crate) fn token(settings: &Settings, ui: &Ui, selector: &str) -> Result<()> 
     });
     let access = match refreshed {
         Ok(access) => access,
-        // The provider could not be reached, but the token we have still
-        // works for a while: hand it out rather than break the script, and
-        // say why on stderr. A refused refresh is not papered over: the
-        // provider may have revoked everything, and the user must log in.
+        // The refresh failed (provider unreachable, a lock held too long,
+        // ...) but the token we have still works for a while: hand it out
+        // rather than break the script, and say why on stderr. A refusal by
+        // the provider is not papered over: it may have revoked everything,
+        // and the user must log in.
         Err(e)
-            if crate::exit_code(&e) == 5
+            if !matches!(crate::exit_code(&e), 3 | 4)
                 && rec
                     .expires_at
                     .is_some_and(|at| from_unix(at) > now + STILL_USABLE) =>
