@@ -28,6 +28,17 @@ pub enum Error {
         "the authorization response carries a state that does not match this login: it may come from another login or from an attacker; start the login again"
     )]
     StateMismatch,
+    /// The response names another authorization server (`iss`, RFC 9207)
+    /// than the one this login went to.
+    #[error(
+        "the authorization response comes from another server ({got}) than this login's ({expected}); start the login again"
+    )]
+    IssuerMismatch {
+        /// The issuer of this login's server.
+        expected: String,
+        /// The `iss` in the response, control characters removed.
+        got: String,
+    },
     /// The provider refused the authorization in its redirect (`error=...`).
     #[error("the provider refused the authorization: {error}{}", describe(.description))]
     Denied {
@@ -125,6 +136,7 @@ impl Error {
                 ErrorClass::Usage
             }
             Error::StateMismatch
+            | Error::IssuerMismatch { .. }
             | Error::Denied { .. }
             | Error::Paste(_)
             | Error::PendingExpired { .. } => ErrorClass::AuthorizationFailed,

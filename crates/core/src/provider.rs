@@ -87,6 +87,13 @@ pub trait Provider: Send + Sync {
     /// The API base or instance origin this provider talks to.
     fn instance(&self) -> &Endpoint;
 
+    /// The authorization server's issuer identifier, when known (from RFC
+    /// 8414 metadata). An authorization response carrying `iss` must name
+    /// it (RFC 9207): the defence against a mix-up between servers.
+    fn issuer(&self) -> Option<String> {
+        None
+    }
+
     /// Whether to send PKCE (S256) with the authorization request.
     fn uses_pkce(&self) -> bool;
 

@@ -188,3 +188,27 @@ fn localhost_fails_when_another_program_holds_the_ipv6_port() {
     let err = LoopbackListener::bind(&format!("http://localhost:{port}/")).unwrap_err();
     assert!(err.to_string().contains("another program"), "{err}");
 }
+
+#[tokio::test]
+async fn a_callback_naming_another_server_is_refused_and_the_wait_goes_on() {
+    let (l, port) = listener();
+    let client = tokio::spawn(async move {
+        let mixed_up = get(
+            port,
+            "/callback?code=c&state=expected-state&iss=https%3A%2F%2Fevil.example%2F",
+        )
+        .await;
+        let good = get(
+            port,
+            "/callback?code=good&state=expected-state&iss=https%3A%2F%2Fmstdn.jp%2F",
+        )
+        .await;
+        (mixed_up, good)
+    });
+    let code = l
+        .wait_checked(&state(), Some("https://mstdn.jp/"), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(code.secret(), "good");
+    assert_eq!(client.await.unwrap(), (400, 200));
+}

@@ -44,6 +44,9 @@ pub struct ServerInfo {
     /// Whether this came from a trusted metadata document rather than the
     /// classic paths.
     pub from_metadata: bool,
+    /// The `issuer` of a trusted metadata document, exactly as published:
+    /// an `iss` in an authorization response must equal it (RFC 9207).
+    pub issuer: Option<String>,
 }
 
 impl ServerInfo {
@@ -58,6 +61,7 @@ impl ServerInfo {
             registration_endpoint: at("api/v1/apps"),
             scopes_supported: None,
             pkce_s256: false,
+            issuer: None,
             from_metadata: false,
         }
     }
@@ -156,6 +160,7 @@ pub(crate) fn from_metadata(instance: &Instance, body: &[u8]) -> Result<ServerIn
         pkce_s256: strings("code_challenge_methods_supported")
             .is_some_and(|m| m.iter().any(|x| x == "S256")),
         from_metadata: true,
+        issuer: Some(issuer.to_string()),
     })
 }
 

@@ -159,6 +159,10 @@ impl Provider for Mastodon {
         &self.instance.origin
     }
 
+    fn issuer(&self) -> Option<String> {
+        self.info.issuer.clone()
+    }
+
     fn uses_pkce(&self) -> bool {
         // Servers before 4.3 refuse a code_verifier at the token endpoint.
         self.info.pkce_s256

@@ -119,12 +119,25 @@ impl LoopbackListener {
         expected_state: &CsrfToken,
         timeout: Duration,
     ) -> Result<AuthorizationCode, Error> {
+        self.wait_checked(expected_state, None, timeout).await
+    }
+
+    /// Like [`wait`](Self::wait), and a callback carrying `iss` must name
+    /// `issuer` when it is known (RFC 9207); one that does not is refused
+    /// like a wrong `state`, and the wait goes on.
+    pub async fn wait_checked(
+        self,
+        expected_state: &CsrfToken,
+        issuer: Option<&str>,
+        timeout: Duration,
+    ) -> Result<AuthorizationCode, Error> {
         let (outcome_tx, mut outcome_rx) = mpsc::channel(1);
         let (stop_tx, stop_rx) = watch::channel(false);
         let shared = Arc::new(Shared {
             path: self.redirect_uri.path().to_string(),
             port: self.port,
             state: CsrfToken::new(expected_state.secret().clone()),
+            issuer: issuer.map(str::to_string),
             outcome: Mutex::new(Some(outcome_tx)),
         });
         let app = axum::Router::new().fallback(handle).with_state(shared);
@@ -180,6 +193,7 @@ struct Shared {
     path: String,
     port: u16,
     state: CsrfToken,
+    issuer: Option<String>,
     outcome: Mutex<Option<mpsc::Sender<Outcome>>>,
 }
 
@@ -247,7 +261,7 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request<Body>) -> Respon
             );
         }
     };
-    match params.into_code(&shared.state) {
+    match params.into_code(&shared.state, shared.issuer.as_deref()) {
         Ok(code) => {
             shared.finish(Ok(code));
             page(

@@ -34,6 +34,7 @@ pub struct PendingAuthorization {
     verifier: Option<PkceCodeVerifier>,
     redirect_uri: String,
     authorize_url: Url,
+    issuer: Option<String>,
     started: Instant,
 }
 
@@ -69,6 +70,7 @@ impl PendingAuthorization {
             verifier,
             redirect_uri: redirect_uri.to_string(),
             authorize_url,
+            issuer: provider.issuer(),
             started: Instant::now(),
         })
     }
@@ -94,13 +96,20 @@ impl PendingAuthorization {
         listener: LoopbackListener,
         timeout: Duration,
     ) -> Result<AuthorizationCode, Error> {
-        listener.wait(&self.state, timeout).await
+        listener
+            .wait_checked(&self.state, self.issuer.as_deref(), timeout)
+            .await
     }
 
     /// Reads a pasted line (bare code, redirect address or query string).
     pub fn accept_paste(&self, line: &str) -> Result<PastedCode, Error> {
         self.check_age()?;
-        parse_paste(line, &self.state, &self.redirect_uri)
+        parse_paste(
+            line,
+            &self.state,
+            &self.redirect_uri,
+            self.issuer.as_deref(),
+        )
     }
 
     /// Exchanges the code. Takes the pending login by value: a code and a

@@ -29,6 +29,7 @@ pub(crate) struct CallbackParams {
     pub(crate) state: Option<String>,
     pub(crate) error: Option<String>,
     pub(crate) error_description: Option<String>,
+    pub(crate) iss: Option<String>,
 }
 
 impl CallbackParams {
@@ -42,6 +43,7 @@ impl CallbackParams {
                 "state" => &mut p.state,
                 "error" => &mut p.error,
                 "error_description" => &mut p.error_description,
+                "iss" => &mut p.iss,
                 _ => continue,
             };
             if slot.is_some() {
@@ -55,11 +57,25 @@ impl CallbackParams {
     /// Checks the state, then turns the parameters into a code or the
     /// provider's refusal. The state is checked first, even for an error, so
     /// that nobody but the real provider can end a login.
-    pub(crate) fn into_code(self, expected: &CsrfToken) -> Result<AuthorizationCode, Error> {
+    pub(crate) fn into_code(
+        self,
+        expected: &CsrfToken,
+        issuer: Option<&str>,
+    ) -> Result<AuthorizationCode, Error> {
         match &self.state {
             None => return Err(PasteError::MissingState.into()),
             Some(s) if !states_match(expected, s) => return Err(Error::StateMismatch),
             Some(_) => {}
+        }
+        // RFC 9207: a server that names itself must be this login's server.
+        // A response without `iss` is accepted: Mastodon does not send it.
+        if let (Some(got), Some(want)) = (&self.iss, issuer)
+            && got != want
+        {
+            return Err(Error::IssuerMismatch {
+                expected: want.to_string(),
+                got: clean_text(got, 200),
+            });
         }
         if let Some(error) = self.error {
             return Err(Error::Denied {
@@ -76,10 +92,12 @@ impl CallbackParams {
 
 /// Reads one pasted line. `redirect_uri` is this login's redirect URI; a
 /// pasted address must point at it (scheme, host, port and path).
+/// `issuer`, when known, is what an `iss` in the line must equal.
 pub fn parse_paste(
     line: &str,
     expected_state: &CsrfToken,
     redirect_uri: &str,
+    issuer: Option<&str>,
 ) -> Result<PastedCode, Error> {
     let line = line.trim();
     if line.is_empty() {
@@ -114,7 +132,7 @@ pub fn parse_paste(
     };
 
     let params = CallbackParams::parse(&query)?;
-    let code = params.into_code(expected_state)?;
+    let code = params.into_code(expected_state, issuer)?;
     Ok(PastedCode {
         code,
         state_checked: true,
@@ -157,7 +175,7 @@ mod tests {
     }
 
     fn paste(line: &str) -> Result<PastedCode, Error> {
-        parse_paste(line, &state(), REDIRECT)
+        parse_paste(line, &state(), REDIRECT, Some("https://as.example/"))
     }
 
     #[test]
@@ -260,11 +278,27 @@ mod tests {
     }
 
     #[test]
+    fn an_iss_must_name_this_logins_server() {
+        let p = paste("code=c&state=S7a7e&iss=https%3A%2F%2Fas.example%2F").unwrap();
+        assert_eq!(p.code.secret(), "c");
+        let err = paste("code=c&state=S7a7e&iss=https%3A%2F%2Fevil.example%2F").unwrap_err();
+        assert!(matches!(err, Error::IssuerMismatch { .. }), "{err:?}");
+        assert!(err.to_string().contains("evil.example"), "{err}");
+        // Unknown issuer (no metadata): nothing to compare with.
+        assert!(parse_paste("code=c&state=S7a7e&iss=x", &state(), REDIRECT, None).is_ok());
+    }
+
+    #[test]
     fn oob_logins_take_only_bare_codes() {
         let oob = "urn:ietf:wg:oauth:2.0:oob";
-        assert!(parse_paste("Zm9vYmFy", &state(), oob).is_ok());
+        assert!(parse_paste("Zm9vYmFy", &state(), oob, None).is_ok());
         assert!(matches!(
-            parse_paste("http://localhost:8085/?code=c&state=S7a7e", &state(), oob),
+            parse_paste(
+                "http://localhost:8085/?code=c&state=S7a7e",
+                &state(),
+                oob,
+                None
+            ),
             Err(Error::Paste(PasteError::WrongRedirect { .. }))
         ));
     }
