@@ -32,6 +32,20 @@ fn login_oob(env: &Env, args: &[&str]) -> Output {
     })
 }
 
+/// The plain headless login to the sandbox instance.
+fn login_oob_here(env: &Env) -> Output {
+    login_oob(
+        env,
+        &[
+            "login",
+            "mastodon",
+            "--instance",
+            &instance(env),
+            "--no-browser",
+        ],
+    )
+}
+
 fn accounts(env: &Env) -> Vec<String> {
     let v: serde_json::Value =
         serde_json::from_slice(&env.run(&["list", "--json"]).stdout).unwrap();
@@ -171,16 +185,7 @@ fn an_instance_before_4_3_gets_no_pkce_and_still_logs_in() {
         mastodon_mode: MastodonMode::Legacy,
         ..SandboxConfig::default()
     });
-    let out = login_oob(
-        &env,
-        &[
-            "login",
-            "mastodon",
-            "--instance",
-            &instance(&env),
-            "--no-browser",
-        ],
-    );
+    let out = login_oob_here(&env);
     assert_success(&out);
     assert!(
         stderr(&out).contains("(scopes: read:accounts)"),
@@ -216,16 +221,7 @@ fn plain_http_to_a_real_host_is_refused_before_any_request() {
 #[test]
 fn logout_with_revoke_kills_the_token_at_the_instance() {
     let env = Env::new();
-    assert_success(&login_oob(
-        &env,
-        &[
-            "login",
-            "mastodon",
-            "--instance",
-            &instance(&env),
-            "--no-browser",
-        ],
-    ));
+    assert_success(&login_oob_here(&env));
     let token = stdout(&env.run(&["token", "mastodon"])).trim().to_string();
     assert!(env.sandbox.is_valid_access_token(&token));
     let out = env.run(&["logout", "mastodon", "--revoke"]);
@@ -237,16 +233,7 @@ fn logout_with_revoke_kills_the_token_at_the_instance() {
 #[test]
 fn a_failed_revocation_forgets_nothing_without_force() {
     let env = Env::new();
-    assert_success(&login_oob(
-        &env,
-        &[
-            "login",
-            "mastodon",
-            "--instance",
-            &instance(&env),
-            "--no-browser",
-        ],
-    ));
+    assert_success(&login_oob_here(&env));
     env.sandbox.inject(
         broker_sandbox::FaultTarget::Any,
         broker_sandbox::Fault::Status500,

@@ -47,6 +47,16 @@ fn strings(v: &[&str]) -> Vec<String> {
 
 /// Discovers the sandbox and registers an app for `scopes`.
 async fn registered(sb: &Sandbox, http: &HttpClient, scopes: &[String]) -> Mastodon {
+    let (unregistered, reg) = try_register(sb, http, scopes).await;
+    unregistered.with_registration(reg.unwrap())
+}
+
+/// Registers an app; returns the unregistered provider and the outcome.
+async fn try_register(
+    sb: &Sandbox,
+    http: &HttpClient,
+    scopes: &[String],
+) -> (Mastodon, Result<broker_core::ClientRegistration, Error>) {
     let instance = instance(sb);
     let info = discover(http, &instance).await.unwrap();
     let unregistered = Mastodon::new(instance, info, None);
@@ -61,9 +71,8 @@ async fn registered(sb: &Sandbox, http: &HttpClient, scopes: &[String]) -> Masto
                 website: Some("https://example.org/broker"),
             },
         )
-        .await
-        .unwrap();
-    unregistered.with_registration(reg)
+        .await;
+    (unregistered, reg)
 }
 
 /// The browser: opens `url`, returns where the instance redirects.
@@ -257,22 +266,10 @@ async fn a_legacy_registration_answer_is_read_too() {
 async fn a_refused_registration_says_why() {
     let sb = sandbox(MastodonMode::Legacy).await;
     let http = http();
-    let instance = instance(&sb);
-    let info = discover(&http, &instance).await.unwrap();
-    let m = Mastodon::new(instance, info, None);
-    let uris = registration_redirect_uris();
     // `profile` does not exist before 4.3.
-    let err = m
-        .register_client(
-            &http,
-            &RegistrationRequest {
-                client_name: "broker tests",
-                redirect_uris: &uris,
-                scopes: &strings(&["profile"]),
-                website: None,
-            },
-        )
+    let err = try_register(&sb, &http, &strings(&["profile"]))
         .await
+        .1
         .unwrap_err();
     let Error::Provider(p) = &err else {
         panic!("{err:?}")
@@ -299,21 +296,9 @@ async fn the_registration_rate_limit_is_explained() {
     .unwrap();
     let http = http();
     let _first = registered(&sb, &http, &strings(&["profile"])).await;
-    let instance = instance(&sb);
-    let info = discover(&http, &instance).await.unwrap();
-    let m = Mastodon::new(instance, info, None);
-    let uris = registration_redirect_uris();
-    let err = m
-        .register_client(
-            &http,
-            &RegistrationRequest {
-                client_name: "broker tests",
-                redirect_uris: &uris,
-                scopes: &strings(&["profile"]),
-                website: None,
-            },
-        )
+    let err = try_register(&sb, &http, &strings(&["profile"]))
         .await
+        .1
         .unwrap_err();
     // One success, then one refused attempt: the instance asks us to come
     // back in ten minutes, longer than broker waits, so it reports at once.
